@@ -1,0 +1,269 @@
+"""The ``codec-explorer`` command line.
+
+Subcommands: ``codecs``, ``encode``, ``decode``, ``roundtrip`` (and ``open``/no subcommand for
+the window, once it exists). A user mistake prints one line on stderr and exits with status 2;
+long work shows a progress bar on a terminal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import explorer
+from explorer.core.errors import ExplorerError
+
+log = logging.getLogger(__name__)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated codebook numbers, got '{text}'") from None
+
+
+def _add_edit_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("edits (codebooks are numbered from 0)")
+    g.add_argument("--mute", type=_int_list, default=[], metavar="K,K", help="remove these codebooks' contributions")
+    g.add_argument("--solo", type=_int_list, default=[], metavar="K,K", help="hear only these codebooks")
+    g.add_argument("--keep", type=int, default=None, metavar="N", help="keep only the first N codebooks (bitrate ladder)")
+    g.add_argument("--randomize", type=_int_list, default=[], metavar="K,K", help="replace these codebooks' codes with uniform random ones")
+    g.add_argument("--seed", type=int, default=0, help="seed for --randomize and for codecs that inject noise (default 0)")
+    g.add_argument("--start", type=float, default=None, metavar="SEC", help="apply the edits from this time on")
+    g.add_argument("--end", type=float, default=None, metavar="SEC", help="apply the edits up to this time")
+
+
+def _add_codec_flags(p: argparse.ArgumentParser, with_codec: bool = True) -> None:
+    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC
+
+    if with_codec:
+        p.add_argument("-c", "--codec", default=DEFAULT_CODEC, help=f"one of: {', '.join(CODEC_NAMES)} (default {DEFAULT_CODEC})")
+    p.add_argument("--weights", default=None, metavar="PATH", help="a local checkpoint in the package's format (file or folder)")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="codec-explorer", description="See and hear what neural audio codecs do with your audio.")
+    ap.add_argument("--version", action="version", version=f"codec-explorer {explorer.__version__}")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = ap.add_subparsers(dest="command")
+
+    p = sub.add_parser("codecs", help="list the codecs, their rates and codebooks, and whether weights are here")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    p = sub.add_parser("encode", help="encode audio to a token file (.npz)")
+    p.add_argument("input")
+    _add_codec_flags(p)
+    p.add_argument("-n", "--codebooks", type=int, default=None, help="number of codebooks (the bandwidth)")
+    p.add_argument("-o", "--output", required=True, help="token file to write (.npz)")
+
+    p = sub.add_parser("decode", help="decode a token file to audio, optionally with edits")
+    p.add_argument("tokens")
+    _add_codec_flags(p, with_codec=False)
+    _add_edit_flags(p)
+    p.add_argument("-o", "--output", required=True, help="audio file to write (.wav or .flac)")
+
+    p = sub.add_parser("roundtrip", help="encode and decode audio, with edits, and print quality metrics")
+    p.add_argument("input")
+    _add_codec_flags(p)
+    p.add_argument("-n", "--codebooks", type=int, default=None, help="number of codebooks (the bandwidth)")
+    _add_edit_flags(p)
+    p.add_argument("-o", "--output", default=None, help="audio file to write (.wav or .flac)")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    return ap
+
+
+class _Bar:
+    """A tqdm bar on a terminal, silence elsewhere; usable as an engine progress callback."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+        self.label = ""
+
+    def __call__(self, fraction: float, what: str) -> bool:
+        if not sys.stderr.isatty():
+            return True
+        from tqdm import tqdm
+
+        if what != self.label:
+            self.close()
+            self.bar = tqdm(total=100, desc=what, unit="%", leave=False)
+            self.label = what
+        self.bar.n = int(fraction * 100)
+        self.bar.refresh()
+        return True
+
+    def download(self, done: int, total: int) -> bool:
+        return self(done / total if total else 0.0, "Downloading weights")
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+            self.label = ""
+
+
+def _edits(args: argparse.Namespace) -> Any:
+    from explorer.core.edits import Edits
+
+    return Edits(mute=frozenset(args.mute), solo=frozenset(args.solo), randomize=frozenset(args.randomize),
+                 keep=args.keep, seed=args.seed, start=args.start, end=args.end)
+
+
+def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
+    from explorer.codecs.registry import load_codec
+    from explorer.core.device import resolve_device
+    from explorer.core.engine import Engine
+
+    codec = load_codec(name, resolve_device(args.device), args.weights, bar.download)
+    return Engine(codec)
+
+
+def cmd_codecs(args: argparse.Namespace) -> int:
+    from explorer.codecs.registry import CODEC_NAMES, entry, weights_available
+
+    rows = []
+    for name in CODEC_NAMES:
+        info = entry(name).info()
+        rows.append({
+            "name": name,
+            "family": info.family,
+            "sample_rate": info.sample_rate,
+            "channels": info.channels,
+            "frame_rates": sorted({round(c.frame_rate, 3) for c in info.codebooks(info.max_codebooks)}, reverse=True),
+            "codebooks_max": info.max_codebooks,
+            "codebooks_default": info.default_codebooks,
+            "codebook_choices": list(info.codebook_choices),
+            "codebook_size": info.codebook_size,
+            "semantic_codebooks": list(info.semantic_codebooks),
+            "weights_local": weights_available(name),
+            "description": info.description,
+        })
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print(f"{'codec':<14} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<22} {'codebooks':>11} {'size':>5}  weights")
+    for r in rows:
+        rates = "/".join(f"{v:g}" for v in r["frame_rates"])
+        cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
+        local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
+        print(f"{r['name']:<14} {r['sample_rate']:>6} {r['channels']:>2} {rates:<22} {cbs:>11} {r['codebook_size']:>5}  {local}")
+    print("\nMimi's codebook 0 is semantic (WavLM-distilled); SNAC's codebooks run at their own frame rates.")
+    return 0
+
+
+def cmd_encode(args: argparse.Namespace) -> int:
+    from explorer.core.audio import load_audio
+    from explorer.core.tokens import save_tokens
+
+    bar = _Bar()
+    clip = load_audio(args.input)
+    engine = _engine(args.codec, args, bar)
+    enc = engine.encode(clip, args.codebooks, bar)
+    bar.close()
+    save_tokens(args.output, enc.codes, enc.meta())
+    _say_notes(enc.notes)
+    print(f"{args.output}: {enc.n_codebooks} codebooks x {len(enc.codes[-1])} frames, {enc.bitrate / 1000:.2f} kbps")
+    return 0
+
+
+def cmd_decode(args: argparse.Namespace) -> int:
+    from explorer.core.audio import save_audio
+    from explorer.core.edits import Edits
+    from explorer.core.tokens import load_tokens
+
+    codes, meta = load_tokens(args.tokens)
+    name = meta.get("codec")
+    if not isinstance(name, str):
+        raise ExplorerError(f"'{args.tokens}' does not say which codec made it (meta has no 'codec').")
+    bar = _Bar()
+    engine = _engine(name, args, bar)
+    enc = engine.from_tokens(codes, meta)
+    edits = _edits(args)
+    if edits.is_identity and "edits" in meta:
+        edits = Edits.from_dict({**meta["edits"], "seed": args.seed if args.seed else meta["edits"].get("seed", 0)})
+    out = engine.decode(enc, edits, bar)
+    bar.close()
+    save_audio(args.output, out)
+    print(f"{args.output}: {out.duration:.2f} s at {out.sample_rate} Hz")
+    return 0
+
+
+def cmd_roundtrip(args: argparse.Namespace) -> int:
+    from explorer.core.audio import Clip, convert, save_audio
+    from explorer.core.audio import load_audio
+    from explorer.core.metrics import codebook_stats, quality
+
+    bar = _Bar()
+    clip = load_audio(args.input)
+    engine = _engine(args.codec, args, bar)
+    t0 = time.perf_counter()
+    enc = engine.encode(clip, args.codebooks, bar)
+    t1 = time.perf_counter()
+    edits = _edits(args)
+    out = engine.decode(enc, edits, bar)
+    t2 = time.perf_counter()
+    bar.close()
+    if args.output:
+        save_audio(args.output, out)
+    reference: Clip = convert(clip, clip.sample_rate, out.channels)
+    q = quality(reference.samples, out.samples, clip.sample_rate)
+    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
+    result = {
+        "codec": engine.info.name,
+        "device": str(engine.codec.device),
+        "input": {"path": args.input, "sample_rate": clip.sample_rate, "channels": clip.channels, "seconds": round(clip.duration, 3)},
+        "converted": list(enc.notes),
+        "codebooks": enc.n_codebooks,
+        "bitrate_bps": round(enc.bitrate, 1),
+        "edits": edits.to_dict(),
+        "metrics": q.to_dict(),
+        "encode_seconds": round(t1 - t0, 3),
+        "decode_seconds": round(t2 - t1, 3),
+        "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    _say_notes(enc.notes)
+    print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, "
+          f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
+    print(f"SI-SDR {q.si_sdr:6.2f} dB   mel distance {q.mel_distance:.3f}   STOI {q.stoi:.3f}   delay {q.delay_samples} samples")
+    if args.output:
+        print(f"wrote {args.output}")
+    return 0
+
+
+def _say_notes(notes: tuple[str, ...]) -> None:
+    if notes:
+        print("converted: " + "; ".join(notes), file=sys.stderr)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "codecs": cmd_codecs,
+    "encode": cmd_encode,
+    "decode": cmd_decode,
+    "roundtrip": cmd_roundtrip,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        build_parser().print_help()
+        return 0
+    try:
+        return COMMANDS[args.command](args)
+    except ExplorerError as exc:
+        print(f"codec-explorer: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("codec-explorer: interrupted", file=sys.stderr)
+        return 130

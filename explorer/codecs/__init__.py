@@ -1,0 +1,1 @@
+"""Codec families behind one interface (:mod:`explorer.codecs.base`), found by name in the registry."""

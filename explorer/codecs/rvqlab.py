@@ -1,0 +1,224 @@
+"""``rvq-lab``: the built-in residual-VQ codec, trained here, that needs no download.
+
+Analysis: an MDCT with a sine window (hop 320 samples at 24 kHz, so 75 frames per second), which
+is orthogonal: an error of e in the coefficients is an error of e in the waveform. Frame t covers
+samples ``[(t-1)*320, (t+1)*320)``.
+
+Tokens, per frame:
+
+* codebook 0 (the *envelope*): the log2 RMS of 22 ERB-spaced bands, as a deviation from the
+  average envelope, vector-quantized with 1024 codes. It is the coarse sketch: gain and formants.
+* codebooks 1..31 (*residual stages*): the coefficients divided by the decoded envelope, refined
+  stage by stage. Stage k quantizes one slice of bins of what stages 1..k-1 left; which slice,
+  and its 1024 codewords, were chosen by the training script (greedy, by the energy each could
+  remove; k-means for the codewords).
+
+The latent is ``[22 envelope values ; 320 normalized coefficients]`` and each codebook adds its
+codeword into its own part, so muting, soloing and randomizing mean what they mean for the neural
+codecs. Decoding: envelope = average + codebook 0's part; coefficients = sum of the stages' parts
+times the envelope; inverse MDCT and overlap-add. With codebook 0 muted, the average envelope is
+used; with all stages muted, the output is silent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.weights import Progress
+from explorer.core.errors import WeightsError
+from explorer.core.resources import resource
+
+SAMPLE_RATE = 24000
+HOP = 320
+BAND_EDGES = (0, 2, 4, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40, 49, 60, 74, 91, 112, 138, 170, 210, 260, 320)
+CODEBOOK_FILE = ("rvq_lab", "codebooks.npz")
+NOISE_FILL = 0.5
+"""RMS of the noise put, relative to the envelope, into bins no heard stage has touched."""
+
+
+def mdct_basis(n: int = HOP) -> np.ndarray:
+    """``[2n, n]`` windowed, orthonormal MDCT basis (sine window, Princen-Bradley)."""
+    t = np.arange(2 * n)[:, None]
+    k = np.arange(n)[None, :]
+    window = np.sin(np.pi * (t + 0.5) / (2 * n))
+    return (window * np.sqrt(2.0 / n) * np.cos(np.pi / n * (t + 0.5 + n / 2) * (k + 0.5))).astype(np.float32)
+
+
+def mdct(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """``[frames, n]`` coefficients of 1-D ``x`` (length a multiple of n), frame t over [(t-1)n, (t+1)n)."""
+    n = basis.shape[1]
+    blocks = np.concatenate([np.zeros((1, n), np.float32), x.astype(np.float32).reshape(-1, n)])
+    return blocks[:-1] @ basis[:n] + blocks[1:] @ basis[n:]
+
+
+def imdct(coefs: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Overlap-add inverse of :func:`mdct`: ``frames * n`` samples."""
+    n = basis.shape[1]
+    blocks = coefs @ basis.T
+    out = np.zeros((len(coefs) + 1) * n, dtype=np.float32)
+    out[: len(coefs) * n] += blocks[:, :n].reshape(-1)
+    out[n:] += blocks[:, n:].reshape(-1)
+    return out[: len(coefs) * n]
+
+
+def band_rms(coefs: np.ndarray) -> np.ndarray:
+    """``[frames, bands]`` RMS of the coefficients in each band."""
+    sq = np.add.reduceat(coefs.astype(np.float64) ** 2, BAND_EDGES[:-1], axis=1)
+    return np.sqrt(sq / np.diff(BAND_EDGES) + 1e-12)
+
+
+def band_to_bins(values: np.ndarray) -> np.ndarray:
+    """Expand per-band values ``[..., bands]`` to per-bin ``[..., 320]``."""
+    return np.repeat(values, np.diff(BAND_EDGES), axis=-1)
+
+
+@dataclass(frozen=True)
+class Codebooks:
+    """The trained tables: envelope codebook, average envelope, and one slice + codebook per stage."""
+
+    envelope: np.ndarray
+    mean_envelope: np.ndarray
+    slices: np.ndarray
+    stages: tuple[np.ndarray, ...]
+
+    @property
+    def n_codebooks(self) -> int:
+        return 1 + len(self.stages)
+
+    def save(self, path: Path) -> None:
+        arrays = {
+            "envelope": self.envelope.astype(np.float16),
+            "mean_envelope": self.mean_envelope.astype(np.float16),
+            "slices": self.slices.astype(np.int32),
+            "band_edges": np.asarray(BAND_EDGES, dtype=np.int32),
+        }
+        arrays.update({f"stage_{k + 1}": s.astype(np.float16) for k, s in enumerate(self.stages)})
+        with open(path, "wb") as f:
+            np.savez(f, **arrays)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: Path) -> "Codebooks":
+        try:
+            with np.load(path, allow_pickle=False) as d:
+                if tuple(d["band_edges"]) != BAND_EDGES:
+                    raise WeightsError(f"rvq-lab: '{path}' was trained for other bands.")
+                n = len(d["slices"])
+                return cls(
+                    d["envelope"].astype(np.float32),
+                    d["mean_envelope"].astype(np.float32),
+                    d["slices"].astype(np.int64),
+                    tuple(d[f"stage_{k + 1}"].astype(np.float32) for k in range(n)),
+                )
+        except (OSError, KeyError, ValueError) as exc:
+            raise WeightsError(f"rvq-lab: '{path}' is not a usable codebook file ({exc}).") from exc
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def shipped_path() -> Path:
+    return resource(*CODEBOOK_FILE)
+
+
+def roles(tables: Codebooks) -> tuple[str, ...]:
+    """What each codebook carries, for labelling the grid's rows."""
+    out = ["envelope: gain and spectral shape"]
+    for k, (lo, hi) in enumerate(tables.slices, start=1):
+        out.append(f"residual stage {k}: {lo * SAMPLE_RATE / 2 / HOP:.0f}-{hi * SAMPLE_RATE / 2 / HOP:.0f} Hz")
+    return tuple(out)
+
+
+@lru_cache(maxsize=1)
+def _shipped() -> Codebooks:
+    return Codebooks.load(shipped_path())
+
+
+def info(name: str = "rvq-lab", tables: Codebooks | None = None) -> CodecInfo:
+    tables = tables or _shipped()
+    n_codebooks = tables.n_codebooks
+    return CodecInfo(
+        name=name,
+        family="rvq-lab",
+        sample_rate=SAMPLE_RATE,
+        channels=1,
+        hop_length=HOP,
+        codebook_size=1024,
+        max_codebooks=n_codebooks,
+        default_codebooks=n_codebooks,
+        codebook_choices=tuple(c for c in (1, 2, 4, 8, 16, 32) if c <= n_codebooks),
+        description="Built-in: MDCT (75 Hz), codebook 0 = spectral envelope, then residual VQ stages; no download",
+        pad_multiple=HOP,
+        chunk_seconds=120.0,
+        context_seconds=HOP / SAMPLE_RATE * 2,
+        roles=roles(tables),
+    )
+
+
+def nearest(x: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """Index of the nearest codeword for each row of ``x`` (squared Euclidean)."""
+    xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    cb = torch.from_numpy(np.ascontiguousarray(codebook, dtype=np.float32))
+    d = (cb * cb).sum(1)[None, :] - 2.0 * xt @ cb.T
+    return d.argmin(dim=1).numpy()
+
+
+class RvqLabCodec:
+    """The built-in codec behind :class:`explorer.codecs.base.Codec`."""
+
+    def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
+        path = Path(weights) if weights is not None else shipped_path()
+        if weights is not None and path.is_dir():
+            path = path / CODEBOOK_FILE[1]
+        self.tables = Codebooks.load(path) if weights is not None else _shipped()
+        self.info = info(name, self.tables)
+        self.device = torch.device("cpu")
+        self.basis = mdct_basis()
+        self.n_env = len(BAND_EDGES) - 1
+
+    def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
+        coefs = mdct(audio[0].numpy(), self.basis)
+        env = np.log2(band_rms(coefs)) - self.tables.mean_envelope
+        env_codes = nearest(env, self.tables.envelope)
+        scale = band_to_bins(np.exp2(self.tables.envelope[env_codes] + self.tables.mean_envelope))
+        residual = coefs / scale
+        codes = [env_codes]
+        for k in range(1, n_codebooks):
+            lo, hi = self.tables.slices[k - 1]
+            table = self.tables.stages[k - 1]
+            idx = nearest(residual[:, lo:hi], table)
+            residual[:, lo:hi] -= table[idx]
+            codes.append(idx)
+        return EncodedBlock([torch.from_numpy(c.astype(np.int64)) for c in codes], {})
+
+    def contributions(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        frames = len(codes[0])
+        out = np.zeros((len(codes), self.n_env + HOP, frames), dtype=np.float32)
+        for k, c in enumerate(codes):
+            idx = c.numpy()
+            if k == 0:
+                out[0, : self.n_env] = self.tables.envelope[idx].T
+            else:
+                lo, hi = self.tables.slices[k - 1]
+                out[k, self.n_env + lo: self.n_env + hi] = self.tables.stages[k - 1][idx].T
+        return torch.from_numpy(out)
+
+    def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
+        z = latent.numpy().T
+        scale = band_to_bins(np.exp2(z[:, : self.n_env] + self.tables.mean_envelope))
+        coefs = z[:, self.n_env:]
+        if NOISE_FILL > 0:
+            noise = torch.randn(coefs.shape).numpy() * NOISE_FILL
+            coefs = np.where(coefs == 0.0, noise, coefs)
+        return torch.from_numpy(imdct(coefs * scale, self.basis)[None])
+
+    def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
+        return self.decode_latent(self.contributions(codes).sum(0), {})

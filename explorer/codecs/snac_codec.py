@@ -1,0 +1,108 @@
+"""SNAC (24, 32 and 44 kHz) through the ``snac`` package.
+
+SNAC's codebooks run at different frame rates: codebook k covers ``vq_strides[k]`` latent frames
+per code, and its contribution is its decoded vector repeated over those frames. Its decoder adds
+fresh noise on every call (NoiseBlock); the engine seeds torch's RNG right before each decode so
+the same codes always sound the same.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import torch
+from snac import SNAC
+
+from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve
+from explorer.core.errors import WeightsError
+
+# The hub config.json of each pretrained model.
+CONFIGS: dict[str, dict[str, Any]] = {
+    "snac-24khz": dict(
+        sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024, decoder_rates=[8, 8, 4, 2],
+        attn_window_size=None, codebook_size=4096, codebook_dim=8, vq_strides=[4, 2, 1], noise=True, depthwise=True,
+    ),
+    "snac-32khz": dict(
+        sampling_rate=32000, encoder_dim=64, encoder_rates=[3, 3, 7, 7], decoder_dim=1536, decoder_rates=[7, 7, 3, 3],
+        attn_window_size=32, codebook_size=4096, codebook_dim=8, vq_strides=[8, 4, 2, 1], noise=True, depthwise=True,
+    ),
+    "snac-44khz": dict(
+        sampling_rate=44100, encoder_dim=64, encoder_rates=[3, 3, 7, 7], decoder_dim=1536, decoder_rates=[7, 7, 3, 3],
+        attn_window_size=32, codebook_size=4096, codebook_dim=8, vq_strides=[8, 4, 2, 1], noise=True, depthwise=True,
+    ),
+}
+FILES = ("config.json", "pytorch_model.bin")
+
+
+def repo(name: str) -> str:
+    return "hubertsiuzdak/snac_" + name.split("-")[1]
+
+
+def weights_spec(name: str) -> WeightsSpec:
+    return WeightsSpec(codec=name, files=FILES, repo=repo(name))
+
+
+def info(name: str) -> CodecInfo:
+    c = CONFIGS[name]
+    hop = math.prod(c["encoder_rates"])
+    strides = tuple(c["vq_strides"])
+    n = len(strides)
+    return CodecInfo(
+        name=name,
+        family="snac",
+        sample_rate=c["sampling_rate"],
+        channels=1,
+        hop_length=hop,
+        codebook_size=c["codebook_size"],
+        max_codebooks=n,
+        default_codebooks=n,
+        codebook_choices=(n,),
+        description=f"SNAC, {c['sampling_rate'] / 1000:g} kHz mono, {n} codebooks at multiple time scales",
+        pad_multiple=hop * math.lcm(strides[0], c["attn_window_size"] or 1),
+        strides=strides,
+        chunk_seconds=20.0,
+    )
+
+
+class SnacCodec:
+    """A SNAC model behind :class:`explorer.codecs.base.Codec`."""
+
+    def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
+        self.info = info(name)
+        self.device = device
+        paths = resolve(weights_spec(name), weights, progress)
+        config_path = next((p for p in paths if p.name == "config.json"), None)
+        weights_path = next((p for p in paths if p.name != "config.json"), paths[-1])
+        config = CONFIGS[name]
+        if config_path is not None:
+            try:
+                config = json.loads(config_path.read_text())
+            except (OSError, ValueError) as exc:
+                raise WeightsError(f"{name}: '{config_path}' is not a readable SNAC config.json ({exc}).") from exc
+            if config.get("sampling_rate") != CONFIGS[name]["sampling_rate"]:
+                raise WeightsError(f"{name}: '{config_path}' describes a {config.get('sampling_rate')} Hz model.")
+        model = SNAC(**config)
+        model.load_state_dict(load_state(weights_path, name))
+        self.model = model.to(device).eval()
+
+    def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
+        codes = self.model.encode(audio.to(self.device)[None])
+        return EncodedBlock([c[0] for c in codes[:n_codebooks]], {})
+
+    def contributions(self, codes: list[torch.Tensor]) -> torch.Tensor:
+        qs = self.model.quantizer.quantizers
+        parts = []
+        for k, c in enumerate(codes):
+            z = qs[k].out_proj(qs[k].decode_code(c.to(self.device)[None]))[0]
+            parts.append(z.repeat_interleave(qs[k].stride, dim=-1))
+        return torch.stack(parts)
+
+    def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
+        return self.model.decoder(latent[None])[0]
+
+    def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
+        return self.model.decode([c[None].to(self.device) for c in codes])[0]

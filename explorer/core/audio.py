@@ -1,0 +1,167 @@
+"""Audio clips: reading, writing, resampling and channel conversion.
+
+A :class:`Clip` carries its own sample rate; nothing in the project assumes one. Files are read with
+soundfile (torchaudio 2.9 no longer reads files); resampling uses torchaudio's band-limited sinc
+resampler, run block by block so a long clip never needs more than a few blocks of extra memory.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio.functional as AF
+
+from explorer.core.errors import AudioError
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Audio as float32 samples shaped ``[channels, frames]`` with its sample rate.
+
+    ``notes`` records what was done to the audio on the way in (resampled, mixed down, repaired),
+    so the UI and the CLI can say what was converted.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    notes: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.samples.ndim != 2:
+            raise AudioError(f"Audio must be shaped [channels, frames]; got shape {self.samples.shape}.")
+        if self.sample_rate <= 0:
+            raise AudioError(f"Sample rate must be positive; got {self.sample_rate}.")
+
+    @property
+    def channels(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def frames(self) -> int:
+        return int(self.samples.shape[1])
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def load_audio(path: str | os.PathLike[str]) -> Clip:
+    """Read an audio file (WAV, FLAC, OGG, MP3, ... whatever libsndfile reads).
+
+    Raises
+    ------
+    AudioError
+        With a one-sentence reason when the file is missing, unreadable, not audio, or empty.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise AudioError(f"No file at '{p}'.")
+    if p.is_dir():
+        raise AudioError(f"'{p}' is a folder, not an audio file.")
+    if not os.access(p, os.R_OK):
+        raise AudioError(f"'{p}' cannot be read: permission denied.")
+    try:
+        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
+        raise AudioError(f"'{p.name}' could not be read as audio ({exc}); it may be corrupt or in an unsupported format.") from exc
+    if data.shape[0] == 0:
+        raise AudioError(f"'{p.name}' holds no audio samples.")
+    samples = np.ascontiguousarray(data.T)
+    notes: list[str] = []
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        samples = np.where(bad, np.float32(0.0), samples)
+        notes.append(f"replaced {int(bad.sum())} NaN or infinite samples with silence")
+    return Clip(samples, int(rate), tuple(notes))
+
+
+def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str = "FLOAT") -> None:
+    """Write ``clip`` atomically: to a temporary file beside ``path``, then renamed over it."""
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        raise AudioError(f"Cannot write '{p}': folder '{p.parent}' does not exist.")
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix or ".wav", dir=p.parent or ".")
+    os.close(fd)
+    try:
+        sf.write(tmp, clip.samples.T, clip.sample_rate, subtype=subtype, format=_format_for(p))
+        os.replace(tmp, p)
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise AudioError(f"Could not write '{p}': {exc}") from exc
+
+
+def _format_for(path: Path) -> str:
+    ext = path.suffix.lower().lstrip(".") or "wav"
+    return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}.get(ext, "WAV")
+
+
+def resample(samples: np.ndarray, rate_in: int, rate_out: int, block_seconds: float = 20.0) -> np.ndarray:
+    """Band-limited resampling of ``[channels, frames]`` audio, block by block.
+
+    torchaudio's polyphase sinc resampler is shift-invariant by whole periods of the rate ratio
+    (``rate_in / gcd`` input samples give ``rate_out / gcd`` output samples), so blocks cut on those
+    periods, each with a margin of input on both sides, join into exactly the one-shot result.
+    The output has ``ceil(frames * rate_out / rate_in)`` frames, as torchaudio's.
+    """
+    if rate_in == rate_out:
+        return samples
+    g = math.gcd(rate_in, rate_out)
+    up, down = rate_out // g, rate_in // g
+    n = samples.shape[1]
+    out_len = math.ceil(n * up / down)
+    periods = max(1, int(block_seconds * rate_in) // down)
+    block_in = periods * down
+    if n <= 2 * block_in:
+        x = torch.from_numpy(np.ascontiguousarray(samples))
+        return AF.resample(x, rate_in, rate_out).numpy()
+    margin_periods = math.ceil(256 / down) + 1
+    margin = margin_periods * down
+    out = np.empty((samples.shape[0], out_len), dtype=np.float32)
+    for start in range(0, n, block_in):
+        left = max(0, start - margin)
+        right = min(n, start + block_in + margin)
+        x = torch.from_numpy(np.ascontiguousarray(samples[:, left:right]))
+        y = AF.resample(x, rate_in, rate_out).numpy()
+        skip = (start - left) // down * up
+        count = min(periods * up, out_len - start // down * up)
+        out[:, start // down * up: start // down * up + count] = y[:, skip: skip + count]
+    return out
+
+
+def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
+    """Return ``clip`` at ``sample_rate`` with ``channels`` channels, noting what changed.
+
+    Mono codecs get the mean of all channels; stereo codecs get a mono clip on both sides, or the
+    first two channels of a clip with more.
+    """
+    notes = list(clip.notes)
+    x = clip.samples
+    if clip.channels != channels:
+        if channels == 1:
+            x = x.mean(axis=0, keepdims=True)
+            notes.append(f"mixed {clip.channels} channels down to mono")
+        elif clip.channels == 1:
+            x = np.repeat(x, channels, axis=0)
+            notes.append(f"copied mono to {channels} channels")
+        else:
+            x = x[:channels]
+            notes.append(f"kept the first {channels} of {clip.channels} channels")
+    if clip.sample_rate != sample_rate:
+        x = resample(x, clip.sample_rate, sample_rate)
+        notes.append(f"resampled {clip.sample_rate} Hz to {sample_rate} Hz")
+    return Clip(np.ascontiguousarray(x, dtype=np.float32), sample_rate, tuple(notes))
+
+
+def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
+    """Trim or zero-pad ``[channels, n]`` samples to exactly ``frames`` frames."""
+    n = samples.shape[1]
+    if n >= frames:
+        return samples[:, :frames]
+    return np.pad(samples, ((0, 0), (0, frames - n)))

@@ -1,0 +1,44 @@
+"""Choosing the torch device a codec runs on."""
+
+from __future__ import annotations
+
+import torch
+
+from explorer.core.errors import ExplorerError
+
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """Return the device for ``name``: ``auto`` picks CUDA, then MPS, then the CPU.
+
+    Parameters
+    ----------
+    name : str
+        ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or ``mps``.
+    """
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name == "cpu":
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ExplorerError(f"Device '{name}' was asked for, but torch sees no CUDA GPU here; use --device cpu or auto.")
+        return torch.device(name)
+    if name == "mps":
+        if not torch.backends.mps.is_available():
+            raise ExplorerError("Device 'mps' was asked for, but Apple's Metal backend is not available here; use --device cpu or auto.")
+        return torch.device("mps")
+    raise ExplorerError(f"Unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)} or cuda:N.")
+
+
+def describe_device(device: torch.device) -> str:
+    """A human label such as ``cuda:0 (NVIDIA H100)`` or ``cpu``."""
+    if device.type == "cuda":
+        index = device.index if device.index is not None else torch.cuda.current_device()
+        return f"cuda:{index} ({torch.cuda.get_device_name(index)})"
+    return str(device)

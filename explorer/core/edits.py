@@ -1,0 +1,105 @@
+"""Per-codebook edits as plain, immutable data, and the pure functions that apply them.
+
+An :class:`Edits` value says which codebooks are muted, soloed or randomized, how many to keep
+(the bitrate ladder), with which seed, and optionally over which time range. Applying it never
+touches a model: :func:`edited_codes` swaps in seeded random codes, :func:`gains` says per code
+frame whether a codebook's contribution to the latent is heard (1) or removed (0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from explorer.core.errors import CodecError
+
+
+@dataclass(frozen=True)
+class Edits:
+    """What to change, by codebook index (0-based), optionally between ``start`` and ``end`` seconds."""
+
+    mute: frozenset[int] = field(default_factory=frozenset)
+    solo: frozenset[int] = field(default_factory=frozenset)
+    randomize: frozenset[int] = field(default_factory=frozenset)
+    keep: int | None = None
+    seed: int = 0
+    start: float | None = None
+    end: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("mute", "solo", "randomize"):
+            object.__setattr__(self, name, frozenset(int(k) for k in getattr(self, name)))
+        if self.keep is not None and self.keep < 1:
+            raise CodecError(f"keep must be at least 1 codebook; got {self.keep}.")
+        if self.start is not None and self.end is not None and self.end <= self.start:
+            raise CodecError(f"The edit range must end after it starts; got {self.start} s to {self.end} s.")
+
+    @property
+    def is_identity(self) -> bool:
+        return not (self.mute or self.solo or self.randomize or self.keep is not None)
+
+    def heard(self, k: int) -> bool:
+        """Whether codebook ``k`` contributes inside the edit range."""
+        if k in self.mute:
+            return False
+        if self.solo and k not in self.solo:
+            return False
+        return self.keep is None or k < self.keep
+
+    def check(self, n_codebooks: int) -> None:
+        """Raise a clear error if an edit names a codebook the encoding does not have."""
+        named = self.mute | self.solo | self.randomize
+        bad = sorted(k for k in named if not 0 <= k < n_codebooks)
+        if bad:
+            raise CodecError(f"Codebook {bad[0]} does not exist: this encoding has codebooks 0 to {n_codebooks - 1}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for name in ("mute", "solo", "randomize"):
+            d[name] = sorted(d[name])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Edits":
+        known = {"mute", "solo", "randomize", "keep", "seed", "start", "end"}
+        unknown = set(d) - known
+        if unknown:
+            raise CodecError(f"Unknown edit fields: {', '.join(sorted(unknown))}.")
+        return cls(**{k: (frozenset(v) if k in ("mute", "solo", "randomize") else v) for k, v in d.items()})
+
+
+def frame_span(edits: Edits, times: np.ndarray) -> slice:
+    """The code frames, given their start ``times`` in seconds, that the edit range touches."""
+    first = 0 if edits.start is None else max(0, int(np.searchsorted(times, edits.start, side="right")) - 1)
+    last = len(times) if edits.end is None else int(np.searchsorted(times, edits.end, side="left"))
+    return slice(first, max(first, last))
+
+
+def random_codes(seed: int, codebook: int, n_frames: int, size: int) -> np.ndarray:
+    """Uniform random codes for one codebook row; the same (seed, codebook) always gives the same row."""
+    return np.random.default_rng([seed, codebook]).integers(0, size, n_frames, dtype=np.int64)
+
+
+def edited_codes(codes: list[np.ndarray], edits: Edits, times: list[np.ndarray], size: int) -> list[np.ndarray]:
+    """``codes`` with each randomized codebook's frames in the edit range replaced by random codes."""
+    out = []
+    for k, row in enumerate(codes):
+        if k in edits.randomize:
+            span = frame_span(edits, times[k])
+            row = row.copy()
+            row[span] = random_codes(edits.seed, k, len(row), size)[span]
+        out.append(row)
+    return out
+
+
+def gains(edits: Edits, times: list[np.ndarray]) -> list[np.ndarray]:
+    """Per codebook, per code frame: 1.0 where its contribution is heard, 0.0 where removed."""
+    out = []
+    for k, t in enumerate(times):
+        g = np.ones(len(t), dtype=np.float32)
+        if not edits.heard(k):
+            g[frame_span(edits, t)] = 0.0
+        out.append(g)
+    return out

@@ -1,0 +1,277 @@
+"""The engine: encode a clip with a codec, decode it back under edits.
+
+Flow of one round trip::
+
+    clip (any rate, any channels)
+      -> convert to the codec's channels and rate, zero-pad to its pad unit
+      -> encode block by block (plan.py)          -> codes per codebook, side info per block
+      -> per-codebook latent contributions         (cached on the device while they fit the budget)
+      -> latent = sum_k gain_k(t) * contribution_k(t)   with edits applied (edits.py)
+      -> decode block by block, overlap-add        -> audio at the codec rate
+      -> resample back, trim to the input length   -> reconstruction aligned sample for sample
+
+Every decode runs with torch's RNG seeded to the edit's seed (and the caller's RNG state restored
+afterwards), so SNAC's noise injection makes the same sound every time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from explorer.codecs.base import Codec, CodecInfo
+from explorer.core.audio import Clip, convert, fit_length, resample
+from explorer.core.edits import Edits, edited_codes, gains
+from explorer.core.errors import CancelledError, CodecError
+from explorer.core.plan import OverlapAdd, context_decode_plan, context_encode_plan, segment_decode_plan
+
+Progress = Callable[[float, str], bool | None]
+"""Called with (fraction done, what is happening); returning False cancels."""
+
+CONTRIBUTION_BUDGET = 256 << 20
+CROSSFADE_SECONDS = 0.01
+
+
+@dataclass
+class Encoding:
+    """The codes of one clip and what is needed to decode them back to that clip's timeline."""
+
+    info: CodecInfo
+    codes: list[np.ndarray]
+    sides: list[dict[str, Any]]
+    input_rate: int
+    input_samples: int
+    codec_samples: int
+    notes: tuple[str, ...] = ()
+    cache: Any = field(default=None, repr=False)
+    """Engine-private: contributions ``[K, D, frames]`` on the codec's device, when they fit."""
+
+    @property
+    def n_codebooks(self) -> int:
+        return len(self.codes)
+
+    @property
+    def latent_frames(self) -> int:
+        return sum(int(s["frames"]) for s in self.sides)
+
+    @property
+    def duration(self) -> float:
+        return self.input_samples / self.input_rate
+
+    def frame_times(self, k: int) -> np.ndarray:
+        """Start time in seconds of each code of codebook ``k``."""
+        info = self.info
+        step = info.hop_length * info.stride(k)
+        if info.segment is None:
+            return np.arange(len(self.codes[k])) * (step / info.sample_rate)
+        stride = info.segment[1]
+        return np.concatenate([
+            (i * stride + np.arange(int(s["frames"]) // info.stride(k)) * step) / info.sample_rate
+            for i, s in enumerate(self.sides)
+        ])
+
+    @property
+    def frame_rates(self) -> list[float]:
+        """Codes per second of audio, per codebook (EnCodec 48 kHz's overlapping segments included)."""
+        return [len(row) / self.duration for row in self.codes]
+
+    @property
+    def bitrate(self) -> float:
+        """Bits per second, computed from the codes produced."""
+        return sum(len(row) for row in self.codes) * math.log2(self.info.codebook_size) / self.duration
+
+    def meta(self, edits: Edits | None = None) -> dict[str, Any]:
+        return {
+            "codec": self.info.name,
+            "sample_rate": self.info.sample_rate,
+            "channels": self.info.channels,
+            "codebook_size": self.info.codebook_size,
+            "frame_rates": self.frame_rates,
+            "strides": [self.info.stride(k) for k in range(self.n_codebooks)],
+            "input_sample_rate": self.input_rate,
+            "num_samples": self.input_samples,
+            "codec_samples": self.codec_samples,
+            "blocks": self.sides,
+            "edits": (edits or Edits()).to_dict(),
+        }
+
+
+@contextlib.contextmanager
+def seeded(seed: int, device: torch.device) -> Iterator[None]:
+    """Run with torch's RNG seeded, restoring the caller's RNG state afterwards."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+def _report(progress: Progress | None, fraction: float, what: str) -> None:
+    if progress is not None and progress(fraction, what) is False:
+        raise CancelledError(f"{what}: cancelled.")
+
+
+class Engine:
+    """Encodes and decodes clips with one loaded codec."""
+
+    def __init__(self, codec: Codec, contribution_budget: int = CONTRIBUTION_BUDGET) -> None:
+        self.codec = codec
+        self.info = codec.info
+        self.budget = contribution_budget
+
+    # ---------------------------------------------------------------- encode
+    def encode(self, clip: Clip, n_codebooks: int | None = None, progress: Progress | None = None) -> Encoding:
+        """Encode ``clip`` with the first ``n_codebooks`` codebooks (the codec's default if None)."""
+        info = self.info
+        n = info.default_codebooks if n_codebooks is None else n_codebooks
+        if not 1 <= n <= info.max_codebooks:
+            raise CodecError(f"{info.name} has 1 to {info.max_codebooks} codebooks; {n} were asked for.")
+        if clip.frames == 0:
+            raise CodecError("The clip is empty: there is nothing to encode.")
+        native = convert(clip, info.sample_rate, info.channels)
+        codec_samples = native.frames
+        padded = math.ceil(codec_samples / info.pad_multiple) * info.pad_multiple
+        audio = torch.from_numpy(fit_length(native.samples, padded))
+        rows: list[list[np.ndarray]] = [[] for _ in range(n)]
+        sides: list[dict[str, Any]] = []
+        with torch.inference_mode():
+            if info.segment is not None:
+                length, stride = info.segment
+                offsets = list(range(0, codec_samples, stride))
+                for i, off in enumerate(offsets):
+                    _report(progress, i / len(offsets), f"Encoding with {info.name}")
+                    seg = audio[:, off: off + length]
+                    seg = seg[:, : math.ceil(min(length, codec_samples - off) / info.hop_length) * info.hop_length]
+                    block = self.codec.encode(seg, n)
+                    for k in range(n):
+                        rows[k].append(block.codes[k].cpu().numpy())
+                    sides.append({"frames": int(block.codes[0].shape[-1]), **block.side})
+            else:
+                chunk, context = self._chunk_samples()
+                plan = context_encode_plan(padded, chunk, context)
+                for i, piece in enumerate(plan):
+                    _report(progress, i / len(plan), f"Encoding with {info.name}")
+                    block = self.codec.encode(audio[:, piece.audio[0]: piece.audio[1]], n)
+                    for k in range(n):
+                        per = info.hop_length * info.stride(k)
+                        rows[k].append(block.codes[k][piece.skip // per: (piece.skip + piece.length) // per].cpu().numpy())
+                    sides.append({"frames": piece.length // info.hop_length, **block.side})
+        _report(progress, 1.0, f"Encoding with {info.name}")
+        codes = [np.concatenate(r).astype(np.int64) for r in rows]
+        enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes)
+        self._fill_cache(enc)
+        return enc
+
+    def _chunk_samples(self) -> tuple[int, int]:
+        info = self.info
+        unit = info.pad_multiple
+        chunk = max(1, round(info.chunk_seconds * info.sample_rate / unit)) * unit
+        context = max(1, math.ceil(info.context_seconds * info.sample_rate / unit)) * unit
+        return chunk, context
+
+    def _fill_cache(self, enc: Encoding) -> None:
+        unit = min(enc.latent_frames, self.info.pad_multiple // self.info.hop_length)
+        k, dim, _ = self._contributions(enc.codes, 0, unit).shape
+        enc.cache = None
+        if k * dim * enc.latent_frames * 4 <= self.budget:
+            enc.cache = self._contributions(enc.codes, 0, enc.latent_frames)
+
+    def _contributions(self, codes: list[np.ndarray], first: int, last: int) -> torch.Tensor:
+        """Contributions of all codebooks over latent frames ``[first, last)``."""
+        rows = []
+        for k, row in enumerate(codes):
+            s = self.info.stride(k)
+            rows.append(torch.from_numpy(row[first // s: -(-last // s)]))
+        with torch.inference_mode():
+            return self.codec.contributions(rows)
+
+    # ---------------------------------------------------------------- decode
+    def latent(self, enc: Encoding, edits: Edits, first: int = 0, last: int | None = None) -> torch.Tensor:
+        """The edited quantized latent over latent frames ``[first, last)``, ``[D, frames]``."""
+        return self._latent(enc, self._applied(enc, edits), first, enc.latent_frames if last is None else last)
+
+    def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[np.ndarray] | None, list[np.ndarray] | None]:
+        """Codes with randomized rows swapped in (None: use the cache) and per-frame gains (None: all 1)."""
+        times = [enc.frame_times(k) for k in range(enc.n_codebooks)]
+        codes = None
+        if enc.cache is None or edits.randomize:
+            codes = edited_codes(enc.codes, edits, times, self.info.codebook_size)
+        g = None if edits.is_identity else gains(edits, times)
+        return codes, g
+
+    def _latent(self, enc: Encoding, applied: tuple[list[np.ndarray] | None, list[np.ndarray] | None], first: int, last: int) -> torch.Tensor:
+        codes, g = applied
+        contrib = enc.cache[:, :, first:last] if codes is None else self._contributions(codes, first, last)
+        if g is None:
+            return contrib.sum(dim=0)
+        info = self.info
+        weight = torch.stack([
+            torch.from_numpy(np.repeat(gk[first // info.stride(k): -(-last // info.stride(k))], info.stride(k))[: last - first])
+            for k, gk in enumerate(g)
+        ]).to(contrib.device, contrib.dtype)
+        return (contrib * weight[:, None, :]).sum(dim=0)
+
+    def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None) -> Clip:
+        """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""
+        edits = edits or Edits()
+        edits.check(enc.n_codebooks)
+        audio = self.decode_native(enc, edits, progress)
+        out = resample(audio, self.info.sample_rate, enc.input_rate)
+        return Clip(np.ascontiguousarray(fit_length(out, enc.input_samples)), enc.input_rate)
+
+    def decode_native(self, enc: Encoding, edits: Edits, progress: Progress | None = None) -> np.ndarray:
+        """Decode to ``[channels, codec_samples]`` at the codec's own rate."""
+        info = self.info
+        hop = info.hop_length
+        if info.segment is not None:
+            plan = segment_decode_plan([int(s["frames"]) for s in enc.sides], hop, info.segment[1])
+        else:
+            chunk, context = self._chunk_samples()
+            plan = context_decode_plan(enc.latent_frames, hop, chunk // hop, context // hop, round(CROSSFADE_SECONDS * info.sample_rate))
+        total = max(p.at + p.keep[1] - p.keep[0] for p in plan)
+        acc = OverlapAdd(info.channels, max(total, enc.codec_samples))
+        applied = self._applied(enc, edits)
+        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
+            for i, piece in enumerate(plan):
+                _report(progress, i / len(plan), f"Decoding with {info.name}")
+                z = self._latent(enc, applied, *piece.frames)
+                y = self.codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
+                acc.add(piece, y)
+        _report(progress, 1.0, f"Decoding with {info.name}")
+        return acc.result()[:, : enc.codec_samples]
+
+    def reference_decode(self, enc: Encoding, seed: int = 0) -> np.ndarray:
+        """The package's own decode of ``enc``'s codes (no edits), trimmed to the codec-rate length."""
+        with torch.inference_mode(), seeded(seed, self.codec.device):
+            y = self.codec.reference_decode([torch.from_numpy(r) for r in enc.codes], enc.sides)
+        return fit_length(y.float().cpu().numpy(), enc.codec_samples)
+
+    # ---------------------------------------------------------------- tokens
+    def from_tokens(self, codes: list[np.ndarray], meta: dict[str, Any]) -> Encoding:
+        """Rebuild an :class:`Encoding` from a token file's contents, checking they fit this codec."""
+        info = self.info
+        if meta.get("codec") != info.name:
+            raise CodecError(f"These tokens were made by '{meta.get('codec')}', not '{info.name}'; decode them with -c {meta.get('codec')}.")
+        if not 1 <= len(codes) <= info.max_codebooks:
+            raise CodecError(f"{info.name} has 1 to {info.max_codebooks} codebooks; the file holds {len(codes)}.")
+        try:
+            sides = [dict(s) for s in meta["blocks"]]
+            frames = sum(int(s["frames"]) for s in sides)
+            rate, samples, codec_samples = int(meta["input_sample_rate"]), int(meta["num_samples"]), int(meta["codec_samples"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CodecError(f"The token file's meta is incomplete or malformed ({exc}).") from exc
+        for k, row in enumerate(codes):
+            expected = frames // info.stride(k)
+            if len(row) != expected:
+                raise CodecError(f"codebook_{k} has {len(row)} codes; {expected} were expected for {frames} frames.")
+            if len(row) and (row.min() < 0 or row.max() >= info.codebook_size):
+                raise CodecError(f"codebook_{k} holds codes outside 0..{info.codebook_size - 1}.")
+        if rate <= 0 or samples <= 0 or codec_samples <= 0:
+            raise CodecError("The token file's meta gives no positive sample rate and length.")
+        enc = Encoding(info, codes, sides, rate, samples, codec_samples)
+        self._fill_cache(enc)
+        return enc

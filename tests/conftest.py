@@ -1,0 +1,73 @@
+"""Test set-up: an isolated home with random-weight checkpoints in the packages' cache layouts.
+
+The environment is set before anything imports huggingface_hub or torch.hub, because both read
+their cache locations once at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+_HOME = Path(tempfile.mkdtemp(prefix="codec-explorer-tests-"))
+os.environ["HOME"] = str(_HOME)
+os.environ["TORCH_HOME"] = str(_HOME / ".cache" / "torch")
+os.environ["HF_HOME"] = str(_HOME / ".cache" / "huggingface")
+os.environ["CODEC_EXPLORER_CACHE"] = str(_HOME / ".cache" / "codec-explorer")
+os.environ["CODEC_EXPLORER_OFFLINE"] = "1"
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).parent))
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(2)
+
+from explorer.core.audio import Clip  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def home() -> Path:
+    return _HOME
+
+
+@pytest.fixture(scope="session")
+def loaded():
+    """Load codecs once per session, writing random weights first where needed."""
+    import random_weights
+
+    from explorer.codecs.registry import load_codec
+    from explorer.core.engine import Engine
+
+    cache: dict[str, Engine] = {}
+
+    def get(name: str) -> Engine:
+        if name not in cache:
+            if name != "rvq-lab":
+                random_weights.ensure(name)
+            cache[name] = Engine(load_codec(name, torch.device("cpu")))
+        return cache[name]
+
+    return get
+
+
+def tone_clip(seconds: float, rate: int, channels: int = 1, seed: int = 0) -> Clip:
+    """A decaying chord with a little noise: deterministic, band-limited, non-trivial."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    chans = []
+    for c in range(channels):
+        x = sum(0.15 * np.sin(2 * np.pi * f * (1 + 0.01 * c) * t) for f in (220.0, 277.2, 329.6, 880.0))
+        x = x * (0.6 + 0.4 * np.sin(2 * np.pi * 1.5 * t)) + 0.01 * rng.standard_normal(len(t))
+        chans.append(x)
+    return Clip(np.asarray(chans, dtype=np.float32), rate)
+
+
+@pytest.fixture(scope="session")
+def speech() -> Clip:
+    from explorer.core.synth import speak
+
+    return speak("Codec explorer opens up neural audio codecs for everyone.", "en-us", rate=24000)
