@@ -136,7 +136,7 @@ def cmd_codecs(args: argparse.Namespace) -> int:
             "family": info.family,
             "sample_rate": info.sample_rate,
             "channels": info.channels,
-            "frame_rates": sorted({round(c.frame_rate, 3) for c in info.codebooks(info.max_codebooks)}, reverse=True),
+            "frame_rates": sorted({round(c.frame_rate, 5) for c in info.codebooks(info.max_codebooks)}, reverse=True),
             "codebooks_max": info.max_codebooks,
             "codebooks_default": info.default_codebooks,
             "codebook_choices": list(info.codebook_choices),

@@ -23,6 +23,7 @@ from typing import Any, Callable
 
 import torch
 
+from explorer.core.atomic import atomic_write
 from explorer.core.errors import CancelledError, WeightsError
 
 Progress = Callable[[int, int], bool | None]
@@ -137,9 +138,9 @@ def download(spec: WeightsSpec, progress: Progress | None = None) -> list[Path]:
 
 
 def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Path:
-    part = target.with_name(target.name + ".part")
+    """Stream ``url`` into a temporary file renamed to ``target`` only when every byte arrived."""
     try:
-        with urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+        with atomic_write(target) as part, urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while chunk := response.read(1 << 20):
@@ -147,13 +148,10 @@ def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Pat
                 done += len(chunk)
                 if progress is not None and progress(done, total) is False:
                     raise CancelledError(f"{codec}: download of {target.name} cancelled.")
-        if total and done != total:
-            raise WeightsError(f"{codec}: download of {target.name} stopped at {done} of {total} bytes; try again.")
-        os.replace(part, target)
+            if total and done != total:
+                raise WeightsError(f"{codec}: download of {target.name} stopped at {done} of {total} bytes; try again.")
     except (urllib.error.URLError, OSError) as exc:
         raise WeightsError(f"{codec}: downloading {url} failed ({exc}); try again, or place the file by hand.") from exc
-    finally:
-        part.unlink(missing_ok=True)
     return target
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +17,8 @@ import soundfile as sf
 import torch
 import torchaudio.functional as AF
 
+from explorer.core.types import FloatArray
+from explorer.core.atomic import atomic_write
 from explorer.core.errors import AudioError
 
 
@@ -29,7 +30,7 @@ class Clip:
     so the UI and the CLI can say what was converted.
     """
 
-    samples: np.ndarray
+    samples: FloatArray
     sample_rate: int
     notes: tuple[str, ...] = field(default=())
 
@@ -85,15 +86,12 @@ def load_audio(path: str | os.PathLike[str]) -> Clip:
 def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str = "FLOAT") -> None:
     """Write ``clip`` atomically: to a temporary file beside ``path``, then renamed over it."""
     p = Path(path)
-    if p.parent and not p.parent.exists():
+    if not p.parent.is_dir():
         raise AudioError(f"Cannot write '{p}': folder '{p.parent}' does not exist.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=p.suffix or ".wav", dir=p.parent or ".")
-    os.close(fd)
     try:
-        sf.write(tmp, clip.samples.T, clip.sample_rate, subtype=subtype, format=_format_for(p))
-        os.replace(tmp, p)
+        with atomic_write(p) as tmp:
+            sf.write(str(tmp), clip.samples.T, clip.sample_rate, subtype=subtype, format=_format_for(p))
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise AudioError(f"Could not write '{p}': {exc}") from exc
 
 
@@ -102,7 +100,7 @@ def _format_for(path: Path) -> str:
     return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}.get(ext, "WAV")
 
 
-def resample(samples: np.ndarray, rate_in: int, rate_out: int, block_seconds: float = 20.0) -> np.ndarray:
+def resample(samples: FloatArray, rate_in: int, rate_out: int, block_seconds: float = 20.0) -> FloatArray:
     """Band-limited resampling of ``[channels, frames]`` audio, block by block.
 
     torchaudio's polyphase sinc resampler is shift-invariant by whole periods of the rate ratio
@@ -120,7 +118,8 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int, block_seconds: fl
     block_in = periods * down
     if n <= 2 * block_in:
         x = torch.from_numpy(np.ascontiguousarray(samples))
-        return AF.resample(x, rate_in, rate_out).numpy()
+        one_shot: FloatArray = AF.resample(x, rate_in, rate_out).numpy()
+        return one_shot
     margin_periods = math.ceil(256 / down) + 1
     margin = margin_periods * down
     out = np.empty((samples.shape[0], out_len), dtype=np.float32)
@@ -159,7 +158,7 @@ def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
     return Clip(np.ascontiguousarray(x, dtype=np.float32), sample_rate, tuple(notes))
 
 
-def fit_length(samples: np.ndarray, frames: int) -> np.ndarray:
+def fit_length(samples: FloatArray, frames: int) -> FloatArray:
     """Trim or zero-pad ``[channels, n]`` samples to exactly ``frames`` frames."""
     n = samples.shape[1]
     if n >= frames:

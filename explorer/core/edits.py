@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.core.errors import CodecError
 
 
@@ -67,22 +68,26 @@ class Edits:
         unknown = set(d) - known
         if unknown:
             raise CodecError(f"Unknown edit fields: {', '.join(sorted(unknown))}.")
-        return cls(**{k: (frozenset(v) if k in ("mute", "solo", "randomize") else v) for k, v in d.items()})
+        def codebooks(name: str) -> frozenset[int]:
+            return frozenset(int(k) for k in d.get(name, ()))
+
+        return cls(mute=codebooks("mute"), solo=codebooks("solo"), randomize=codebooks("randomize"),
+                   keep=d.get("keep"), seed=int(d.get("seed", 0)), start=d.get("start"), end=d.get("end"))
 
 
-def frame_span(edits: Edits, times: np.ndarray) -> slice:
+def frame_span(edits: Edits, times: AnyArray) -> slice:
     """The code frames, given their start ``times`` in seconds, that the edit range touches."""
     first = 0 if edits.start is None else max(0, int(np.searchsorted(times, edits.start, side="right")) - 1)
     last = len(times) if edits.end is None else int(np.searchsorted(times, edits.end, side="left"))
     return slice(first, max(first, last))
 
 
-def random_codes(seed: int, codebook: int, n_frames: int, size: int) -> np.ndarray:
+def random_codes(seed: int, codebook: int, n_frames: int, size: int) -> IntArray:
     """Uniform random codes for one codebook row; the same (seed, codebook) always gives the same row."""
     return np.random.default_rng([seed, codebook]).integers(0, size, n_frames, dtype=np.int64)
 
 
-def edited_codes(codes: list[np.ndarray], edits: Edits, times: list[np.ndarray], size: int) -> list[np.ndarray]:
+def edited_codes(codes: list[IntArray], edits: Edits, times: list[AnyArray], size: int) -> list[IntArray]:
     """``codes`` with each randomized codebook's frames in the edit range replaced by random codes."""
     out = []
     for k, row in enumerate(codes):
@@ -94,9 +99,9 @@ def edited_codes(codes: list[np.ndarray], edits: Edits, times: list[np.ndarray],
     return out
 
 
-def gains(edits: Edits, times: list[np.ndarray]) -> list[np.ndarray]:
+def gains(edits: Edits, times: list[AnyArray]) -> list[FloatArray]:
     """Per codebook, per code frame: 1.0 where its contribution is heard, 0.0 where removed."""
-    out = []
+    out: list[FloatArray] = []
     for k, t in enumerate(times):
         g = np.ones(len(t), dtype=np.float32)
         if not edits.heard(k):

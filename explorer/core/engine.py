@@ -24,6 +24,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 import torch
 
+from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.codecs.base import Codec, CodecInfo
 from explorer.core.audio import Clip, convert, fit_length, resample
 from explorer.core.edits import Edits, edited_codes, gains
@@ -42,7 +43,7 @@ class Encoding:
     """The codes of one clip and what is needed to decode them back to that clip's timeline."""
 
     info: CodecInfo
-    codes: list[np.ndarray]
+    codes: list[IntArray]
     sides: list[dict[str, Any]]
     input_rate: int
     input_samples: int
@@ -63,7 +64,7 @@ class Encoding:
     def duration(self) -> float:
         return self.input_samples / self.input_rate
 
-    def frame_times(self, k: int) -> np.ndarray:
+    def frame_times(self, k: int) -> AnyArray:
         """Start time in seconds of each code of codebook ``k``."""
         info = self.info
         step = info.hop_length * info.stride(k)
@@ -136,7 +137,7 @@ class Engine:
         codec_samples = native.frames
         padded = math.ceil(codec_samples / info.pad_multiple) * info.pad_multiple
         audio = torch.from_numpy(fit_length(native.samples, padded))
-        rows: list[list[np.ndarray]] = [[] for _ in range(n)]
+        rows: list[list[IntArray]] = [[] for _ in range(n)]
         sides: list[dict[str, Any]] = []
         with torch.inference_mode():
             if info.segment is not None:
@@ -180,7 +181,7 @@ class Engine:
         if k * dim * enc.latent_frames * 4 <= self.budget:
             enc.cache = self._contributions(enc.codes, 0, enc.latent_frames)
 
-    def _contributions(self, codes: list[np.ndarray], first: int, last: int) -> torch.Tensor:
+    def _contributions(self, codes: list[IntArray], first: int, last: int) -> torch.Tensor:
         """Contributions of all codebooks over latent frames ``[first, last)``."""
         rows = []
         for k, row in enumerate(codes):
@@ -194,7 +195,7 @@ class Engine:
         """The edited quantized latent over latent frames ``[first, last)``, ``[D, frames]``."""
         return self._latent(enc, self._applied(enc, edits), first, enc.latent_frames if last is None else last)
 
-    def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[np.ndarray] | None, list[np.ndarray] | None]:
+    def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[IntArray] | None, list[FloatArray] | None]:
         """Codes with randomized rows swapped in (None: use the cache) and per-frame gains (None: all 1)."""
         times = [enc.frame_times(k) for k in range(enc.n_codebooks)]
         codes = None
@@ -203,7 +204,7 @@ class Engine:
         g = None if edits.is_identity else gains(edits, times)
         return codes, g
 
-    def _latent(self, enc: Encoding, applied: tuple[list[np.ndarray] | None, list[np.ndarray] | None], first: int, last: int) -> torch.Tensor:
+    def _latent(self, enc: Encoding, applied: tuple[list[IntArray] | None, list[FloatArray] | None], first: int, last: int) -> torch.Tensor:
         codes, g = applied
         contrib = enc.cache[:, :, first:last] if codes is None else self._contributions(codes, first, last)
         if g is None:
@@ -223,7 +224,7 @@ class Engine:
         out = resample(audio, self.info.sample_rate, enc.input_rate)
         return Clip(np.ascontiguousarray(fit_length(out, enc.input_samples)), enc.input_rate)
 
-    def decode_native(self, enc: Encoding, edits: Edits, progress: Progress | None = None) -> np.ndarray:
+    def decode_native(self, enc: Encoding, edits: Edits, progress: Progress | None = None) -> FloatArray:
         """Decode to ``[channels, codec_samples]`` at the codec's own rate."""
         info = self.info
         hop = info.hop_length
@@ -244,14 +245,14 @@ class Engine:
         _report(progress, 1.0, f"Decoding with {info.name}")
         return acc.result()[:, : enc.codec_samples]
 
-    def reference_decode(self, enc: Encoding, seed: int = 0) -> np.ndarray:
+    def reference_decode(self, enc: Encoding, seed: int = 0) -> FloatArray:
         """The package's own decode of ``enc``'s codes (no edits), trimmed to the codec-rate length."""
         with torch.inference_mode(), seeded(seed, self.codec.device):
             y = self.codec.reference_decode([torch.from_numpy(r) for r in enc.codes], enc.sides)
         return fit_length(y.float().cpu().numpy(), enc.codec_samples)
 
     # ---------------------------------------------------------------- tokens
-    def from_tokens(self, codes: list[np.ndarray], meta: dict[str, Any]) -> Encoding:
+    def from_tokens(self, codes: list[IntArray], meta: dict[str, Any]) -> Encoding:
         """Rebuild an :class:`Encoding` from a token file's contents, checking they fit this codec."""
         info = self.info
         if meta.get("codec") != info.name:

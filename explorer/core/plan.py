@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from explorer.core.types import FloatArray
+
 
 @dataclass(frozen=True)
 class EncodePiece:
@@ -82,12 +84,13 @@ def segment_decode_plan(frames: list[int], hop: int, stride: int) -> list[Decode
     return pieces
 
 
-def weights(piece: DecodePiece) -> np.ndarray:
+def weights(piece: DecodePiece) -> FloatArray:
     """The weight of each kept sample of ``piece``."""
     n = piece.keep[1] - piece.keep[0]
     if piece.triangle:
         t = np.linspace(0.0, 1.0, piece.triangle + 2, dtype=np.float32)[1:-1]
-        return (0.5 - np.abs(t - 0.5))[:n]
+        tri: FloatArray = (0.5 - np.abs(t - 0.5))[:n]
+        return tri
     w = np.ones(n, dtype=np.float32)
     if piece.fade_in:
         w[: piece.fade_in] = (np.arange(piece.fade_in, dtype=np.float32) + 0.5) / piece.fade_in
@@ -103,7 +106,7 @@ class OverlapAdd:
         self.out = np.zeros((channels, n), dtype=np.float32)
         self.weight = np.zeros(n, dtype=np.float32)
 
-    def add(self, piece: DecodePiece, audio: np.ndarray) -> None:
+    def add(self, piece: DecodePiece, audio: FloatArray) -> None:
         w = weights(piece)
         seg = audio[:, piece.keep[0]: piece.keep[1]]
         end = min(self.out.shape[1], piece.at + seg.shape[1])
@@ -111,5 +114,6 @@ class OverlapAdd:
         self.out[:, piece.at:end] += w[:count] * seg[:, :count]
         self.weight[piece.at:end] += w[:count]
 
-    def result(self) -> np.ndarray:
-        return self.out / np.maximum(self.weight, np.float32(1e-12))
+    def result(self) -> FloatArray:
+        out: FloatArray = self.out / np.maximum(self.weight, np.float32(1e-12))
+        return out

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from explorer.core.types import FloatArray
 from explorer.core.audio import Clip, convert, load_audio
 from explorer.core.errors import ExplorerError
 
@@ -40,7 +41,7 @@ def sox_synth(effects: list[str], seconds: float, rate: int = 24000) -> Clip:
     with tempfile.TemporaryDirectory() as tmp:
         wav = Path(tmp) / "music.wav"
         subprocess.run(
-            [_need("sox"), "-n", "-r", str(rate), "-c", "1", "-b", "16", str(wav), "synth", str(seconds), *effects],
+            [_need("sox"), "-R", "-n", "-r", str(rate), "-c", "1", "-b", "16", str(wav), "synth", str(seconds), *effects],
             check=True, capture_output=True,
         )
         return load_audio(wav)
@@ -50,7 +51,7 @@ def concat(clips: list[Clip], gap: float = 0.15) -> Clip:
     """Clips of one rate joined with ``gap`` seconds of silence between them."""
     rate = clips[0].sample_rate
     silence = np.zeros((1, int(gap * rate)), dtype=np.float32)
-    parts: list[np.ndarray] = []
+    parts: list[FloatArray] = []
     for c in clips:
         parts += [c.samples, silence]
     return Clip(np.concatenate(parts, axis=1), rate)

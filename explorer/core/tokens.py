@@ -10,39 +10,38 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from explorer.core.types import FloatArray, IntArray
+from explorer.core.atomic import atomic_write
 from explorer.core.errors import CodecError
 
 FORMAT_VERSION = 1
 
 
-def save_tokens(path: str | os.PathLike[str], codes: list[np.ndarray], meta: dict[str, Any]) -> None:
+def save_tokens(path: str | os.PathLike[str], codes: list[IntArray], meta: dict[str, Any]) -> None:
     """Write codes and meta atomically (temporary file in the same folder, then rename)."""
     p = Path(path)
-    arrays: dict[str, np.ndarray] = {f"codebook_{k}": np.asarray(row, dtype=np.int64) for k, row in enumerate(codes)}
+    arrays: dict[str, FloatArray] = {f"codebook_{k}": np.asarray(row, dtype=np.int64) for k, row in enumerate(codes)}
     arrays["meta"] = np.array(json.dumps({"format_version": FORMAT_VERSION, **meta}))
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.stem}.", suffix=".npz", dir=p.parent if str(p.parent) else ".")
-    os.close(fd)
     try:
-        with open(tmp, "wb") as f:
+        with atomic_write(p) as tmp, open(tmp, "wb") as f:
             np.savez(f, **arrays)  # type: ignore[arg-type]
-        os.replace(tmp, p)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise CodecError(f"Could not write tokens to '{p}': {exc}") from exc
 
 
-def load_tokens(path: str | os.PathLike[str]) -> tuple[list[np.ndarray], dict[str, Any]]:
+def load_tokens(path: str | os.PathLike[str]) -> tuple[list[IntArray], dict[str, Any]]:
     """Read a token file, checking its structure; return (codes, meta)."""
     p = Path(path)
     if not p.is_file():
         raise CodecError(f"No token file at '{p}'.")
+    if not zipfile.is_zipfile(p):
+        raise CodecError(f"'{p.name}' is not a readable token file (not an .npz archive).")
     try:
         with np.load(p, allow_pickle=False) as data:
             names = list(data.files)
