@@ -63,10 +63,11 @@ def imdct(coefs: np.ndarray, basis: np.ndarray) -> np.ndarray:
     """Overlap-add inverse of :func:`mdct`: ``frames * n`` samples."""
     n = basis.shape[1]
     blocks = coefs @ basis.T
+    # out[j] is sample j - n: frame t's first half lands on samples (t-1)n.., its second half on tn..
     out = np.zeros((len(coefs) + 1) * n, dtype=np.float32)
     out[: len(coefs) * n] += blocks[:, :n].reshape(-1)
     out[n:] += blocks[:, n:].reshape(-1)
-    return out[: len(coefs) * n]
+    return out[n:]
 
 
 def band_rms(coefs: np.ndarray) -> np.ndarray:

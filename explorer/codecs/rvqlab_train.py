@@ -29,6 +29,7 @@ import torch
 
 from explorer.codecs import rvqlab
 from explorer.core.audio import Clip
+from explorer.core.resources import resources_dir
 from explorer.core.synth import chord, concat, noise_texture, pluck_phrase, speak
 
 TEXTS = {
@@ -48,7 +49,8 @@ TEXTS = {
     "sv": ["Den snabba bruna räven hoppar över den lata hunden. Vi ses i Stockholm i morgon."],
 }
 VOICES = {
-    "en": ["en", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp+m7"],
+    "en": ["en", "en-us", "en+f3", "en-us+m3", "en+f2", "en-gb-x-rp+m7", "en-gb-scotland+f4", "en-029",
+           "en-gb-x-gbcwmd+f1", "en-us-nyc+m1", "en-gb-x-gbclan+f5"],
     "de": ["de", "de+f4"], "fr": ["fr", "fr+f1"], "es": ["es", "es+m2"],
     "it": ["it+f5"], "nl": ["nl"], "sv": ["sv+m4"],
 }
@@ -170,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     cfg = Config.small() if args.small else Config()
     cfg = Config(**{**asdict(cfg), "seed": args.seed})
-    out = args.out or rvqlab.shipped_path()
+    out = args.out or resources_dir().joinpath(*rvqlab.CODEBOOK_FILE)
     t0 = time.time()
     tables = train(cfg)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,30 @@
+"""Architecture rules that tests can hold: the core stays Qt-free and type-checks strictly."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_core_imports_without_qt():
+    code = (
+        "import sys; sys.modules['PySide6'] = None; sys.modules['pyqtgraph'] = None\n"
+        "import explorer.cli, explorer.core.engine, explorer.core.metrics, explorer.codecs.registry\n"
+        "from explorer.codecs import rvqlab, encodec_codec, dac_codec, snac_codec, mimi_codec\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.skipif(shutil.which("mypy", path=str(Path(sys.executable).parent)) is None, reason="mypy not installed")
+def test_the_core_type_checks_strictly():
+    p = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--ignore-missing-imports", "explorer/core", "explorer/codecs/base.py"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    assert p.returncode == 0, p.stdout[-3000:]
