@@ -1,7 +1,7 @@
 """The ``codec-explorer`` command line.
 
-Subcommands: ``codecs``, ``encode``, ``decode``, ``roundtrip`` (and ``open``/no subcommand for
-the window, once it exists). A user mistake prints one line on stderr and exits with status 2;
+No subcommand opens the window on the bundled clip; ``open`` opens it on a file. Subcommands
+``codecs``, ``encode``, ``decode`` and ``roundtrip`` work without a display. A user mistake prints one line on stderr and exits with status 2;
 long work shows a progress bar on a terminal.
 """
 
@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--version", action="version", version=f"codec-explorer {explorer.__version__}")
     ap.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = ap.add_subparsers(dest="command")
+
+    p = sub.add_parser("open", help="open the explorer window on an audio file")
+    p.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled speech clip)")
+    p.add_argument("-c", "--codec", default=None, help="codec to start with (default: the last one used, or rvq-lab)")
+    p.add_argument("--screenshot", default=None, metavar="PNG", help="render the window to this PNG once decoded, then exit")
 
     p = sub.add_parser("codecs", help="list the codecs, their rates and codebooks, and whether weights are here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -245,7 +250,14 @@ def _say_notes(notes: tuple[str, ...]) -> None:
         print("converted: " + "; ".join(notes), file=sys.stderr)
 
 
+def cmd_open(args: argparse.Namespace) -> int:
+    from explorer.ui.app import run
+
+    return run(args.input, args.codec, args.screenshot)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "open": cmd_open,
     "codecs": cmd_codecs,
     "encode": cmd_encode,
     "decode": cmd_decode,
@@ -256,10 +268,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.command is None:
-        build_parser().print_help()
-        return 0
     try:
+        if args.command is None:
+            from explorer.ui.app import run
+
+            return run(None, None)
         return COMMANDS[args.command](args)
     except ExplorerError as exc:
         print(f"codec-explorer: error: {exc}", file=sys.stderr)

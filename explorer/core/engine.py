@@ -245,6 +245,28 @@ class Engine:
         _report(progress, 1.0, f"Decoding with {info.name}")
         return acc.result()[:, : enc.codec_samples]
 
+    def decode_span(self, enc: Encoding, edits: Edits, start: float, seconds: float) -> tuple[int, FloatArray]:
+        """Decode about ``seconds`` of audio from ``start`` (with context), at the input's rate.
+
+        Returns the first input sample it covers and the samples. Used to make an edit heard at
+        the playhead before the whole clip is decoded. EnCodec 48 kHz decodes its segments whole.
+        """
+        info = self.info
+        if info.segment is not None:
+            return 0, self.decode(enc, edits).samples
+        unit = info.pad_multiple // info.hop_length
+        rate = info.latent_frame_rate
+        first = min(enc.latent_frames, int(start * rate) // unit * unit)
+        last = min(enc.latent_frames, -(-int((start + seconds) * rate) // unit) * unit)
+        context = self._chunk_samples()[1] // info.hop_length
+        left, right = max(0, first - context), min(enc.latent_frames, last + context)
+        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
+            z = self._latent(enc, self._applied(enc, edits), left, right)
+            y = self.codec.decode_latent(z, enc.sides[0]).float().cpu().numpy()
+        y = y[:, (first - left) * info.hop_length: (last - left) * info.hop_length]
+        at = round(first * info.hop_length * enc.input_rate / info.sample_rate)
+        return at, resample(y, info.sample_rate, enc.input_rate)
+
     def reference_decode(self, enc: Encoding, seed: int = 0) -> FloatArray:
         """The package's own decode of ``enc``'s codes (no edits), trimmed to the codec-rate length."""
         with torch.inference_mode(), seeded(seed, self.codec.device):

@@ -11,6 +11,8 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
+
+from explorer.core.types import FloatArray
 import torch
 import torchaudio
 
@@ -29,11 +31,11 @@ class Quality:
         return asdict(self)
 
 
-def _mono(x: np.ndarray) -> np.ndarray:
+def _mono(x: FloatArray) -> FloatArray:
     return x.mean(axis=0) if x.ndim == 2 else x
 
 
-def estimate_delay(reference: np.ndarray, estimate: np.ndarray, max_lag: int) -> int:
+def estimate_delay(reference: FloatArray, estimate: FloatArray, max_lag: int) -> int:
     """The lag d (|d| <= max_lag) such that ``estimate[t + d]`` best matches ``reference[t]``."""
     n = min(len(reference), len(estimate))
     if n == 0 or max_lag == 0:
@@ -48,7 +50,7 @@ def estimate_delay(reference: np.ndarray, estimate: np.ndarray, max_lag: int) ->
     return int(lags[int(np.argmax(values))])
 
 
-def align(reference: np.ndarray, estimate: np.ndarray, delay: int) -> tuple[np.ndarray, np.ndarray]:
+def align(reference: FloatArray, estimate: FloatArray, delay: int) -> tuple[FloatArray, FloatArray]:
     """Shift ``estimate`` back by ``delay`` samples and cut both to their common length (last axis)."""
     if delay > 0:
         estimate = estimate[..., delay:]
@@ -58,7 +60,7 @@ def align(reference: np.ndarray, estimate: np.ndarray, delay: int) -> tuple[np.n
     return reference[..., :n], estimate[..., :n]
 
 
-def si_sdr(reference: np.ndarray, estimate: np.ndarray) -> float:
+def si_sdr(reference: FloatArray, estimate: FloatArray) -> float:
     """Scale-invariant signal-to-distortion ratio in dB (higher is better)."""
     r = reference.astype(np.float64).ravel()
     e = estimate.astype(np.float64).ravel()
@@ -79,7 +81,7 @@ def _mel(sample_rate: int, n_fft: int, n_mels: int) -> torchaudio.transforms.Mel
     )
 
 
-def mel_distance(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
+def mel_distance(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float:
     """Multi-scale mel distance: mean L1 of log10 mel magnitudes over four resolutions (lower is better)."""
     r = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     e = torch.from_numpy(np.ascontiguousarray(estimate, dtype=np.float32))
@@ -93,7 +95,7 @@ def mel_distance(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) 
     return total / len(MEL_SCALES)
 
 
-def stoi(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float:
+def stoi(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float:
     """Short-time objective intelligibility (0..1, higher is better), via pystoi."""
     from pystoi import stoi as _stoi
 
@@ -102,7 +104,7 @@ def stoi(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> float
     return float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), sample_rate, extended=False))
 
 
-def quality(reference: np.ndarray, estimate: np.ndarray, sample_rate: int) -> Quality:
+def quality(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> Quality:
     """All signal metrics for ``[channels, n]`` (or 1-D) audio at ``sample_rate``, delay-aligned."""
     ref_m, est_m = _mono(reference), _mono(estimate)
     delay = estimate_delay(ref_m, est_m, int(MAX_LAG_SECONDS * sample_rate))
@@ -125,7 +127,7 @@ class CodebookStats:
         return asdict(self)
 
 
-def codebook_stats(codes: list[np.ndarray], codebook_size: int, duration: float) -> list[CodebookStats]:
+def codebook_stats(codes: list[FloatArray], codebook_size: int, duration: float) -> list[CodebookStats]:
     """Per codebook: token entropy in bits, the share of its codes used, and its bits per second."""
     out = []
     bits = math.log2(codebook_size)

@@ -1,0 +1,1 @@
+"""Audio devices through sounddevice, without Qt: playback (and, later, capture) via ring buffers."""

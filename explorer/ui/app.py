@@ -1,0 +1,56 @@
+"""Starting the window: ``codec-explorer`` (bundled clip, rvq-lab) or ``codec-explorer open FILE``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from explorer.core.errors import ExplorerError
+
+
+def run(path: str | None, codec: str | None, screenshot: str | None = None, timeout_s: float = 300.0) -> int:
+    """Open the window on ``path`` (the bundled speech clip if None) and run until it closes.
+
+    With ``screenshot``, wait until the first reconstruction is drawn, save the window as a PNG
+    and exit (status 0), or exit with status 1 if that does not happen within ``timeout_s``.
+    """
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and "QT_QPA_PLATFORM" not in os.environ:
+        if screenshot:
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        else:
+            raise ExplorerError("No display: set DISPLAY (or run under Xvfb), or use the command-line subcommands.")
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from explorer.codecs.registry import CODEC_NAMES, entry
+    from explorer.core.resources import resource
+    from explorer.ui.window import MainWindow
+
+    if codec is not None and codec not in CODEC_NAMES:
+        entry(codec)
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Codec Explorer")
+    window = MainWindow()
+    if codec is not None:
+        window._select(window.codec_box, codec)
+        window._fill_codebooks()
+    window.show()
+    window.open_file(path or resource("clips", "speech_en.wav"))
+    status = {"code": 0}
+    if screenshot:
+        def shoot() -> None:
+            app.processEvents()
+            window.save_screenshot(Path(screenshot))
+            window.close()
+
+        def give_up() -> None:
+            status["code"] = 1
+            print(f"codec-explorer: error: no reconstruction within {timeout_s:.0f} s; no screenshot written", file=sys.stderr)
+            window.close()
+
+        window.reconstruction_ready.connect(lambda: QTimer.singleShot(300, shoot))
+        window.worker.failed.connect(lambda title, msg: QTimer.singleShot(0, give_up))
+        QTimer.singleShot(int(timeout_s * 1000), give_up)
+    app.exec()
+    return status["code"]

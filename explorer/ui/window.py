@@ -1,0 +1,510 @@
+"""The explorer window: codec bar, time views, codebook panel, transport and metrics.
+
+The window draws; the :class:`InferenceWorker` computes; the :class:`Player` plays. Edits go
+from the panel to the worker as immutable requests (newest wins) and come back as numpy audio,
+which is swapped into the player at the playhead (decode-from-playhead-first, then the rest).
+A 30 Hz timer moves the playhead; text refreshes once a second.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
+    QSlider, QSplitter, QToolBar, QVBoxLayout, QWidget,
+)
+
+from explorer.audio_io.playback import Player, output_devices
+from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
+from explorer.core.audio import Clip, save_audio
+from explorer.core.edits import Edits
+from explorer.core.errors import ExplorerError
+from explorer.core.session import CodecChoice, Decoded, Session
+from explorer.core.tokens import save_tokens
+from explorer.ui.codebook_panel import CodebookPanel
+from explorer.ui.grid_data import GridData
+from explorer.ui.views import TimeViews
+from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, OpenRequest
+
+log = logging.getLogger(__name__)
+
+SETTINGS_VERSION = 1
+AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aiff *.aif);;All files (*)"
+SHORTCUTS = """Space  play / pause
+S  stop
+A  switch original / reconstruction
+1-9  mute codebook 0-8
+R  reset all edits
+Ctrl+O  open a file
+Ctrl+E  export the reconstruction
+Click a view  seek; drag in the waveform with Loop on  loop a region"""
+
+
+class MainWindow(QMainWindow):
+    reconstruction_ready = Signal()
+
+    def __init__(self, settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.setWindowTitle("Codec Explorer")
+        self.settings = settings or QSettings("codec-explorer", "Codec Explorer")
+        self.session = Session()
+        self.worker = InferenceWorker(self.session)
+        self.player = Player()
+        self.grid: GridData | None = None
+        self.decoded: Decoded | None = None
+        self.original: Clip | None = None
+        self.edit_clock: float | None = None
+        self.edit_to_sound_ms: float | None = None
+        self.playback_reason = ""
+        self._build()
+        self._connect()
+        self._restore()
+        self.worker.start()
+        self._open_output()
+        self.timer = QTimer(self, interval=33, timeout=self._tick)
+        self.timer.start()
+        self.text_timer = QTimer(self, interval=1000, timeout=self._refresh_text)
+        self.text_timer.start()
+
+    # ------------------------------------------------------------ building
+    def _build(self) -> None:
+        bar = QToolBar("Codec")
+        bar.setObjectName("codec-bar")
+        self.addToolBar(bar)
+        self.codec_box = QComboBox()
+        for name in CODEC_NAMES:
+            self.codec_box.addItem(name + ("" if name == DEFAULT_CODEC or weights_available(name) else "  (download)"), name)
+        self.codebooks_box = QComboBox()
+        self.device_box = QComboBox()
+        self.device_box.addItems(["auto", "cpu", "cuda", "mps"])
+        self.device_label = QLabel("device: –")
+        for w, label in ((self.codec_box, "Codec "), (self.codebooks_box, "  Codebooks "), (self.device_box, "  Device ")):
+            bar.addWidget(QLabel(label))
+            bar.addWidget(w)
+        bar.addWidget(QLabel("  "))
+        bar.addWidget(self.device_label)
+
+        self.views = TimeViews()
+        self.panel = CodebookPanel()
+        self.spec_box = QComboBox()
+        self.spec_box.addItems(["original", "reconstruction", "difference"])
+        self.hover_label = QLabel(" ")
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Spectrogram:"))
+        top.addWidget(self.spec_box)
+        top.addStretch(1)
+        top.addWidget(self.hover_label)
+        rl.addLayout(top)
+        rl.addWidget(self.views, 1)
+        split = QSplitter()
+        split.addWidget(self.panel)
+        split.addWidget(right)
+        split.setStretchFactor(1, 3)
+        split.setSizes([380, 1100])
+        self.splitter = split
+
+        transport = QHBoxLayout()
+        self.play_button = QPushButton("Play")
+        self.stop_button = QPushButton("Stop")
+        self.ab_button = QPushButton("Hearing: reconstruction")
+        self.ab_button.setCheckable(True)
+        self.loop_box = QCheckBox("Loop")
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(80)
+        self.volume.setMaximumWidth(120)
+        self.output_box = QComboBox()
+        self.position_label = QLabel("0.00 s")
+        for w in (self.play_button, self.stop_button, self.ab_button, self.loop_box, QLabel("Volume"), self.volume,
+                  QLabel("Output"), self.output_box, self.position_label):
+            transport.addWidget(w)
+        transport.addStretch(1)
+        self.metrics_label = QLabel("")
+        self.metrics_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        transport.addWidget(self.metrics_label)
+
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.addWidget(split, 1)
+        cl.addLayout(transport)
+        self.setCentralWidget(central)
+
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(220)
+        self.progress.setRange(0, 100)
+        self.progress.hide()
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.hide()
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+
+        m = self.menuBar().addMenu("&File")
+        self.open_action = m.addAction("&Open…", QKeySequence.StandardKey.Open, self.choose_file)
+        self.recent_menu = m.addMenu("Open &Recent")
+        m.addSeparator()
+        m.addAction("&Export reconstruction (WAV)…", QKeySequence("Ctrl+E"), self.export_wav)
+        m.addAction("Export &tokens (.npz)…", self.export_tokens)
+        m.addAction("Export &picture (PNG)…", self.export_png)
+        m.addSeparator()
+        m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        h = self.menuBar().addMenu("&Help")
+        h.addAction("&Keyboard shortcuts", lambda: QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS))
+        self.setAcceptDrops(True)
+        self.resize(1500, 900)
+
+    def _connect(self) -> None:
+        w = self.worker
+        w.opened.connect(self._on_opened)
+        w.encoded.connect(self._on_encoded)
+        w.partial.connect(self._on_partial)
+        w.decoded.connect(self._on_decoded)
+        w.progress.connect(self._on_progress)
+        w.failed.connect(self._on_failed)
+        self.codec_box.activated.connect(lambda _: self._codec_chosen())
+        self.codebooks_box.activated.connect(lambda _: self._encode())
+        self.device_box.activated.connect(lambda _: self._encode())
+        self.panel.edits_changed.connect(self._edits_changed)
+        self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.stop_button.clicked.connect(self.stop)
+        self.ab_button.toggled.connect(self._ab_toggled)
+        self.loop_box.toggled.connect(self._loop_toggled)
+        self.views.loop_region.sigRegionChanged.connect(self._loop_changed)
+        self.volume.valueChanged.connect(lambda v: setattr(self.player, "volume", v / 100))
+        self.output_box.activated.connect(lambda _: self._open_output(self.output_box.currentData()))
+        self.cancel_button.clicked.connect(self.worker.cancel)
+        self.views.scene().sigMouseMoved.connect(self._hover)
+        self.views.scene().sigMouseClicked.connect(self._clicked)
+        for key, fn in (("Space", self.toggle_play), ("S", self.stop), ("A", lambda: self.ab_button.toggle()),
+                        ("R", lambda: self.panel.set_edits(Edits(seed=self.panel.edits.seed), announce=True))):
+            QShortcut(QKeySequence(key), self, activated=fn)
+        for k in range(9):
+            QShortcut(QKeySequence(str(k + 1)), self, activated=lambda k=k: self._mute_key(k))
+
+    # ------------------------------------------------------------ settings
+    def _restore(self) -> None:
+        s = self.settings
+        if int(s.value("version", SETTINGS_VERSION, int)) != SETTINGS_VERSION:
+            s.clear()
+        s.setValue("version", SETTINGS_VERSION)
+        geometry = s.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        codec = str(s.value("codec/name", DEFAULT_CODEC, str))
+        self._select(self.codec_box, codec if codec in CODEC_NAMES else DEFAULT_CODEC)
+        self._fill_codebooks(int(s.value("codec/codebooks", 0, int)) or None)
+        self._select(self.device_box, str(s.value("codec/device", "auto", str)))
+        self._refresh_recent()
+
+    def save_state(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("codec/name", self.codec_box.currentData())
+        s.setValue("codec/codebooks", self.codebooks_box.currentData() or 0)
+        s.setValue("codec/device", self.device_box.currentText())
+        s.setValue("audio/output", self.output_box.currentText())
+        s.sync()
+
+    @staticmethod
+    def _select(box: QComboBox, value: Any) -> None:
+        with QSignalBlocker(box):
+            i = box.findData(value)
+            if i < 0:
+                i = box.findText(str(value))
+            if i >= 0:
+                box.setCurrentIndex(i)
+
+    def _fill_codebooks(self, choose: int | None = None) -> None:
+        info = entry(self.codec_box.currentData()).info()
+        with QSignalBlocker(self.codebooks_box):
+            self.codebooks_box.clear()
+            for n in info.codebook_choices:
+                self.codebooks_box.addItem(f"{n}", n)
+        self._select(self.codebooks_box, choose if choose in info.codebook_choices else info.default_codebooks)
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.recent_files():
+            self.recent_menu.addAction(path, lambda p=path: self.open_file(p))
+        self.recent_menu.setEnabled(bool(self.recent_files()))
+
+    def recent_files(self) -> list[str]:
+        value = self.settings.value("files/recent", [], list)
+        return [str(v) for v in (value or [])][:10]
+
+    # ------------------------------------------------------------ actions
+    def choice(self) -> CodecChoice:
+        return CodecChoice(self.codec_box.currentData(), self.codebooks_box.currentData(), self.device_box.currentText())
+
+    def open_file(self, path: str | Path) -> None:
+        path = str(path)
+        recent = [path] + [p for p in self.recent_files() if p != path]
+        self.settings.setValue("files/recent", recent[:10])
+        self._refresh_recent()
+        self.statusBar().showMessage(f"Opening {Path(path).name}…")
+        self.worker.submit(OpenRequest(Path(path), self.choice()))
+
+    def choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open audio", str(Path.home()), AUDIO_FILTER)
+        if path:
+            self.open_file(path)
+
+    def _codec_chosen(self) -> None:
+        name = self.codec_box.currentData()
+        self._fill_codebooks()
+        if name != DEFAULT_CODEC and not weights_available(name):
+            answer = QMessageBox.question(
+                self, "Weights needed",
+                f"{name}'s weights are not on this computer. Download them now (progress is shown and can be "
+                "cancelled), or choose a local checkpoint file?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+            )
+            if answer == QMessageBox.StandardButton.Open:
+                path, _ = QFileDialog.getOpenFileName(self, f"{name} checkpoint", str(Path.home()))
+                if not path:
+                    return
+                self._encode(replace(self.choice(), weights=path))
+                return
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        self._encode()
+
+    def _encode(self, choice: CodecChoice | None = None) -> None:
+        if self.original is None:
+            return
+        self.worker.submit(EncodeRequest(choice or self.choice()))
+
+    def _edits_changed(self, edits: Edits) -> None:
+        self.views.mark_edits(edits)
+        self.edit_clock = time.perf_counter()
+        self.worker.submit(DecodeRequest(edits, self.player.seconds, self.edit_clock))
+
+    def _mute_key(self, k: int) -> None:
+        if self.grid is not None and k < self.grid.n_codebooks:
+            self.panel.toggle(k, "mute")
+
+    def toggle_play(self) -> None:
+        if not self.player.is_open:
+            self.statusBar().showMessage(self.playback_reason or "No audio output.", 5000)
+            return
+        if self.player.playing:
+            self.player.pause()
+        else:
+            self.player.play()
+        self.play_button.setText("Pause" if self.player.playing else "Play")
+
+    def stop(self) -> None:
+        self.player.stop()
+        self.play_button.setText("Play")
+
+    def _ab_toggled(self, original: bool) -> None:
+        self.player.source = "original" if original else "reconstruction"
+        self.ab_button.setText("Hearing: original" if original else "Hearing: reconstruction")
+
+    def _loop_toggled(self, on: bool) -> None:
+        region = self.views.loop_region
+        if on and self.original is not None:
+            lo, hi = self.views.wave.viewRange()[0]
+            span = hi - lo
+            region.setRegion((lo + span * 0.25, lo + span * 0.5))
+            region.show()
+        else:
+            region.hide()
+        self._loop_changed()
+
+    def _loop_changed(self) -> None:
+        if self.loop_box.isChecked():
+            lo, hi = self.views.loop_region.getRegion()
+            self.player.set_loop(max(0.0, lo), hi)
+        else:
+            self.player.set_loop(None)
+
+    def _open_output(self, device: int | None = None) -> None:
+        devices = output_devices()
+        with QSignalBlocker(self.output_box):
+            self.output_box.clear()
+            for d in devices:
+                self.output_box.addItem(d.name, d.index)
+        if not devices:
+            self.playback_reason = "Playback is off: no audio output device was found. Everything else works."
+            self._disable_playback()
+            return
+        wanted = str(self.settings.value("audio/output", "", str))
+        if device is None and wanted:
+            match = [d.index for d in devices if d.name == wanted]
+            device = match[0] if match else None
+        try:
+            self.player.open(device)
+        except ExplorerError as exc:
+            self.playback_reason = str(exc)
+            self._disable_playback()
+            return
+        if device is not None:
+            self._select(self.output_box, device)
+        for w in (self.play_button, self.stop_button):
+            w.setEnabled(True)
+            w.setToolTip("")
+
+    def _disable_playback(self) -> None:
+        for w in (self.play_button, self.stop_button):
+            w.setEnabled(False)
+            w.setToolTip(self.playback_reason)
+        self.statusBar().showMessage(self.playback_reason)
+
+    # ------------------------------------------------------------ exports
+    def _target(self, title: str, suffix: str, filt: str) -> Path | None:
+        stem = self.session.path.stem if self.session.path else "clip"
+        path, _ = QFileDialog.getSaveFileName(self, title, str(Path.home() / f"{stem}-{self.choice().name}{suffix}"), filt)
+        return Path(path) if path else None
+
+    def export_wav(self, path: Path | None = None) -> None:
+        if self.decoded is None:
+            return
+        path = path or self._target("Export reconstruction", ".wav", "WAV (*.wav);;FLAC (*.flac)")
+        if path:
+            self._guard(lambda: save_audio(path, self.decoded.clip if self.decoded else None), f"Saved {path}")
+
+    def export_tokens(self, path: Path | None = None) -> None:
+        enc = self.session.encoding
+        if enc is None:
+            return
+        path = path or self._target("Export tokens", ".npz", "Tokens (*.npz)")
+        if path:
+            self._guard(lambda: save_tokens(path, enc.codes, enc.meta(self.panel.edits)), f"Saved {path}")
+
+    def export_png(self, path: Path | None = None) -> None:
+        path = path or self._target("Export picture", ".png", "PNG (*.png)")
+        if path:
+            self._guard(lambda: self.save_screenshot(path), f"Saved {path}")
+
+    def save_screenshot(self, path: Path) -> None:
+        if not self.grab().save(str(path), "PNG"):
+            raise ExplorerError(f"Could not write '{path}'.")
+
+    def _guard(self, fn: Any, done: str) -> None:
+        try:
+            fn()
+            self.statusBar().showMessage(done, 5000)
+        except ExplorerError as exc:
+            QMessageBox.warning(self, "Export failed", str(exc))
+
+    # ------------------------------------------------------------ worker results
+    def _on_opened(self, clip: Clip) -> None:
+        self.original = clip
+        self.decoded = None
+        self.views.show_audio(clip.samples, None, clip.sample_rate)
+        self.player.load(clip.samples, clip.sample_rate)
+        name = self.session.path.name if self.session.path else "clip"
+        self.setWindowTitle(f"Codec Explorer — {name}")
+        notes = "; ".join(clip.notes)
+        self.statusBar().showMessage(f"{name}: {clip.duration:.2f} s, {clip.sample_rate} Hz, {clip.channels} ch" + (f" ({notes})" if notes else ""))
+
+    def _on_encoded(self, grid: GridData, device: str) -> None:
+        self.grid = grid
+        self.device_label.setText(f"device: {device}")
+        self.views.show_grid(grid, Edits())
+        self.panel.show_grid(grid)
+        if grid.notes:
+            self.statusBar().showMessage("converted: " + "; ".join(grid.notes), 8000)
+
+    def _on_partial(self, request: DecodeRequest, at: int, samples: np.ndarray) -> None:
+        if request.edits != self.panel.edits:
+            return
+        self.player.splice_reconstruction(at, samples)
+        self._note_sound(request)
+
+    def _on_decoded(self, request: DecodeRequest, decoded: Decoded) -> None:
+        if request.edits != self.panel.edits:
+            return
+        self.decoded = decoded
+        self.player.set_reconstruction(decoded.clip.samples)
+        self._note_sound(request)
+        self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate)
+        self._refresh_metrics()
+        self.reconstruction_ready.emit()
+
+    def _note_sound(self, request: DecodeRequest) -> None:
+        if self.edit_clock is not None and request.submitted == self.edit_clock:
+            self.edit_to_sound_ms = 1000 * (time.perf_counter() - request.submitted)
+            self.edit_clock = None
+
+    def _on_progress(self, fraction: float, what: str) -> None:
+        done = fraction >= 1.0
+        self.progress.setVisible(not done)
+        self.cancel_button.setVisible(not done)
+        self.progress.setValue(int(fraction * 100))
+        self.progress.setFormat(f"{what} %p%")
+
+    def _on_failed(self, title: str, message: str) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.statusBar().showMessage(message, 10000)
+        QMessageBox.warning(self, title, message)
+
+    # ------------------------------------------------------------ drawing
+    def _tick(self) -> None:
+        if self.player.tracks:
+            self.views.set_playhead(self.player.seconds)
+
+    def _refresh_text(self) -> None:
+        self.position_label.setText(f"{self.player.seconds:6.2f} s")
+        if not self.player.playing and self.play_button.text() == "Pause":
+            self.play_button.setText("Play")
+
+    def _refresh_metrics(self) -> None:
+        d, g = self.decoded, self.grid
+        if d is None or g is None:
+            return
+        q = d.quality
+        heard = [k for k in range(g.n_codebooks) if d.edits.heard(k)]
+        kbps = sum(g.stats[k].bitrate for k in heard) / 1000
+        parts = [f"SI-SDR {q.si_sdr:.2f} dB", f"mel {q.mel_distance:.3f}", f"STOI {q.stoi:.3f}", f"{kbps:.2f} kbps heard",
+                 f"decode {d.seconds:.2f} s"]
+        if self.edit_to_sound_ms is not None:
+            parts.append(f"edit→sound {self.edit_to_sound_ms:.0f} ms")
+        self.metrics_label.setText("   ".join(parts))
+
+    def _hover(self, pos: Any) -> None:
+        vb = self.views.grid.getViewBox()
+        if self.views.grid.sceneBoundingRect().contains(pos):
+            p = vb.mapSceneToView(pos)
+            text = self.views.cell_at(p.x(), p.y())
+            self.hover_label.setText(text or " ")
+
+    def _clicked(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.original is None:
+            return
+        for plot in (self.views.wave, self.views.spec, self.views.grid):
+            if plot.sceneBoundingRect().contains(event.scenePos()):
+                x = plot.getViewBox().mapSceneToView(event.scenePos()).x()
+                self.player.seek(max(0.0, min(x, self.original.duration)))
+                self.views.set_playhead(self.player.seconds)
+                return
+
+    # ------------------------------------------------------------ Qt events
+    def dragEnterEvent(self, event: Any) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:
+        urls = event.mimeData().urls()
+        if urls:
+            self.open_file(urls[0].toLocalFile())
+
+    def closeEvent(self, event: Any) -> None:
+        self.save_state()
+        self.timer.stop()
+        self.player.close()
+        self.worker.shutdown()
+        super().closeEvent(event)
