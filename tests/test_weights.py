@@ -41,8 +41,10 @@ def test_explicit_weights_path_is_used(tmp_path, loaded):
         load_codec("encodec-24khz", torch.device("cpu"), weights=tmp_path / "missing.th")
 
 
-def test_offline_without_weights_fails_fast_and_says_where_to_put_them(monkeypatch):
+def test_offline_without_weights_fails_fast_and_says_where_to_put_them(monkeypatch, tmp_path):
     monkeypatch.delenv("CODEC_EXPLORER_OFFLINE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("CODEC_EXPLORER_CACHE", str(tmp_path / "cache"))
     assert not weights_available("dac-24khz")
     t = time.perf_counter()
     with pytest.raises(WeightsError) as err:

@@ -6,6 +6,7 @@ Imports of the codec packages happen only when a codec is loaded, so listing cod
 from __future__ import annotations
 
 import importlib
+from types import ModuleType
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -25,7 +26,7 @@ class Entry:
     module: str
     cls: str
 
-    def _mod(self):  # type: ignore[no-untyped-def]
+    def _mod(self) -> ModuleType:
         return importlib.import_module(f"explorer.codecs.{self.module}")
 
     def info(self) -> CodecInfo:

@@ -122,8 +122,17 @@ def candidate_slices() -> list[tuple[int, int]]:
 
 
 def train(cfg: Config, log: bool = True) -> rvqlab.Codebooks:
-    torch.manual_seed(cfg.seed)
+    """Train all codebooks for ``cfg`` on one thread (so the result is the same on every run)."""
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
+    try:
+        return _train(cfg, log)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: Config, log: bool) -> rvqlab.Codebooks:
+    torch.manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     t0 = time.time()
     audio = training_audio(cfg).samples[0]

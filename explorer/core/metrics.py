@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from explorer.core.types import FloatArray
+from explorer.core.types import FloatArray, IntArray
 import torch
 import torchaudio
 
@@ -127,7 +127,7 @@ class CodebookStats:
         return asdict(self)
 
 
-def codebook_stats(codes: list[FloatArray], codebook_size: int, duration: float) -> list[CodebookStats]:
+def codebook_stats(codes: list[IntArray], codebook_size: int, duration: float) -> list[CodebookStats]:
     """Per codebook: token entropy in bits, the share of its codes used, and its bits per second."""
     out = []
     bits = math.log2(codebook_size)

@@ -70,14 +70,14 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(0, 2)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 4)
-        self.original_curve = self.wave.plot(pen=pg.mkPen("#7aa2f7", width=1))
-        self.recon_curve = self.wave.plot(pen=pg.mkPen("#e0af68", width=1))
+        self.recon_curve = self.wave.plot(pen=pg.mkPen(QColor(224, 175, 104, 170), width=1))
+        self.original_curve = self.wave.plot(pen=pg.mkPen(QColor(122, 162, 247, 200), width=1))
         for curve in (self.original_curve, self.recon_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
         self.wave.addLegend(offset=(-10, 2), labelTextSize="8pt").addItem(self.original_curve, "original")
         self.wave.legend.addItem(self.recon_curve, "reconstruction")
-        self.spec_image = pg.ImageItem()
+        self.spec_image = pg.ImageItem(autoDownsample=True)
         self.spec.addItem(self.spec_image)
         self.grid_images: list[pg.ImageItem] = []
         self.loop_region = pg.LinearRegionItem(values=(0, 1), brush=QColor(120, 160, 255, 40))
@@ -131,7 +131,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.grid_images = []
         n = grid.n_codebooks
         for k in range(n):
-            item = pg.ImageItem()
+            item = pg.ImageItem(autoDownsample=True)
             self.grid.addItem(item)
             self.grid_images.append(item)
         self.mark_edits(edits)
