@@ -127,6 +127,8 @@ def main() -> None:
         window.reconstruction_ready.disconnect()
         print(f"| {name} | {to_sound or float('nan'):.0f} | {full:.2f} | {max(0.0, stall['max'] - 5):.0f} |")
     window.close()
+    sys.stdout.flush()
+    os._exit(0)  # skip interpreter teardown: PySide objects destroyed in arbitrary order can crash it
 
 
 if __name__ == "__main__":

@@ -58,6 +58,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled speech clip)")
     p.add_argument("-c", "--codec", default=None, help="codec to start with (default: the last one used, or rvq-lab)")
     p.add_argument("--screenshot", default=None, metavar="PNG", help="render the window to this PNG once decoded, then exit")
+    p.add_argument("--spectrogram", choices=("original", "reconstruction", "difference"), default=None, help="which spectrogram to show")
+    _add_edit_flags(p)
 
     p = sub.add_parser("codecs", help="list the codecs, their rates and codebooks, and whether weights are here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -253,7 +255,7 @@ def _say_notes(notes: tuple[str, ...]) -> None:
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
-    return run(args.input, args.codec, args.screenshot)
+    return run(args.input, args.codec, args.screenshot, edits=_edits(args), spectrogram=args.spectrogram)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -42,8 +42,8 @@ def wait_decoded(qtbot, w, timeout=120_000):
         pass
 
 
-def brightness(item) -> float:
-    return float(item.image[..., :3].astype(np.float64).mean())
+def brightness(rgba) -> float:
+    return float(rgba[..., :3].astype(np.float64).mean())
 
 
 def test_open_switch_codec_mute_and_metrics(qtbot, window, speech_wav, loaded, speech):
@@ -60,16 +60,20 @@ def test_open_switch_codec_mute_and_metrics(qtbot, window, speech_wav, loaded, s
     assert w.grid.info.name == "encodec-24khz" and w.grid.n_codebooks == 8
     assert w.device_label.text() == "device: cpu"
     before_metrics = w.metrics_label.text()
-    before_row = brightness(w.views.grid_images[1])
+    before_row = brightness(w.views.row_rgba(1))
 
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
         w.panel.toggle(1, "mute")
     assert w.panel.edits.mute == {1}
     expected = engine.decode(engine.encode(speech), Edits(mute={1}))
     assert np.allclose(w.decoded.clip.samples, expected.samples, atol=1e-5)
-    assert brightness(w.views.grid_images[1]) < 0.5 * before_row
-    assert brightness(w.views.grid_images[0]) > 0.5 * before_row
+    assert brightness(w.views.row_rgba(1)) < 0.5 * before_row
+    assert brightness(w.views.row_rgba(0)) > 0.5 * before_row
     assert w.metrics_label.text() != before_metrics and "edit→sound" in w.metrics_label.text()
+    for mode in ("reconstruction", "difference", "original"):
+        w.spec_box.setCurrentText(mode)
+        w.views.viewport().repaint()
+        assert w.views.spec_image.items and w.views.spec_image.data is not None
     # keys 1-9 toggle mute; the reset key clears every edit
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
         w._mute_key(2)
@@ -148,3 +152,21 @@ def test_real_window_under_xvfb_renders_a_screenshot(tmp_path, speech_wav):
     assert image.width() >= 800 and image.height() >= 500
     colours = {image.pixel(x, y) for x in range(0, image.width(), 37) for y in range(0, image.height(), 37)}
     assert len(colours) > 200
+
+
+def test_a_long_clip_renders_and_pans(qtbot, window, tmp_path, speech):
+    """8 minutes at 75 Hz is 36,000 frames per row: wider than Qt can draw in one image."""
+    from explorer.core.audio import Clip
+
+    reps = int(np.ceil(480 / speech.duration))
+    path = tmp_path / "long.wav"
+    save_audio(path, Clip(np.tile(speech.samples, reps)[:, : 480 * speech.sample_rate], speech.sample_rate))
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=300_000):
+        window.open_file(path)
+    assert len(window.grid.codes[0]) == 36000
+    for start in (0.0, 100.0, 300.0, 460.0):
+        window.views.wave.setXRange(start, start + 20, padding=0)
+        window.views.viewport().repaint()
+    window.views.wave.setXRange(0, 480, padding=0)
+    window.views.viewport().repaint()
+    assert all(len(image.items) == 5 for image in window.views.grid_images)

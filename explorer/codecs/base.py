@@ -56,6 +56,8 @@ class CodecInfo:
     chunk_seconds: float = 30.0
     context_seconds: float = 1.0
     roles: tuple[str, ...] = ()
+    causal: bool = False
+    """Output at time t depends only on codes up to t (no look-ahead needed when decoding a span)."""
 
     @property
     def latent_frame_rate(self) -> float:

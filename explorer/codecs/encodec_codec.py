@@ -62,6 +62,7 @@ def info(name: str) -> CodecInfo:
         pad_multiple=hop,
         segment=(rate, max(1, int(0.99 * rate))) if stereo else None,
         chunk_seconds=60.0,
+        causal=not stereo,
     )
 
 

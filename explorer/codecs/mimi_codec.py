@@ -45,6 +45,7 @@ def info(name: str = "mimi") -> CodecInfo:
         semantic_codebooks=(0,),
         chunk_seconds=60.0,
         context_seconds=4.0,
+        causal=True,
     )
 
 

@@ -36,6 +36,7 @@ Progress = Callable[[float, str], bool | None]
 
 CONTRIBUTION_BUDGET = 256 << 20
 CROSSFADE_SECONDS = 0.01
+SPAN_CONTEXT = 0.5
 
 
 @dataclass
@@ -246,10 +247,12 @@ class Engine:
         return acc.result()[:, : enc.codec_samples]
 
     def decode_span(self, enc: Encoding, edits: Edits, start: float, seconds: float) -> tuple[int, FloatArray]:
-        """Decode about ``seconds`` of audio from ``start`` (with context), at the input's rate.
+        """Decode about ``seconds`` of audio from ``start``, at the input's rate, quickly.
 
-        Returns the first input sample it covers and the samples. Used to make an edit heard at
-        the playhead before the whole clip is decoded. EnCodec 48 kHz decodes its segments whole.
+        Returns the first input sample it covers and the samples. It makes an edit heard at the
+        playhead before the whole clip is decoded, so it uses a short context (``SPAN_CONTEXT``
+        before, and none after for causal codecs); the full decode that follows replaces it.
+        EnCodec 48 kHz decodes its segments whole.
         """
         info = self.info
         if info.segment is not None:
@@ -258,8 +261,8 @@ class Engine:
         rate = info.latent_frame_rate
         first = min(enc.latent_frames, int(start * rate) // unit * unit)
         last = min(enc.latent_frames, -(-int((start + seconds) * rate) // unit) * unit)
-        context = self._chunk_samples()[1] // info.hop_length
-        left, right = max(0, first - context), min(enc.latent_frames, last + context)
+        context = -(-int(SPAN_CONTEXT * rate) // unit) * unit
+        left, right = max(0, first - context), min(enc.latent_frames, last + (0 if info.causal else context))
         with torch.inference_mode(), seeded(edits.seed, self.codec.device):
             z = self._latent(enc, self._applied(enc, edits), left, right)
             y = self.codec.decode_latent(z, enc.sides[0]).float().cpu().numpy()

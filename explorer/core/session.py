@@ -7,7 +7,7 @@ Qt object. Loaded codecs are kept in a small cache so switching back to one is i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -77,12 +77,15 @@ class Session:
         self.edits = Edits(seed=self.edits.seed)
         return enc
 
-    def decode(self, edits: Edits, progress: Progress | None = None) -> Decoded:
+    def decode(self, edits: Edits, progress: Progress | None = None, on_audio: Callable[[Clip], None] | None = None) -> Decoded:
+        """Decode under ``edits``; ``on_audio`` gets the audio before the metrics are computed."""
         if self.encoding is None or self.clip is None:
             raise ValueError("nothing encoded")
         t = time.perf_counter()
         out = self.engine(self.choice).decode(self.encoding, edits, progress)
         seconds = time.perf_counter() - t
+        if on_audio is not None:
+            on_audio(out)
         reference = convert(self.clip, self.clip.sample_rate, out.channels)
         self.edits = edits
         self.decoded = Decoded(edits, out, quality(reference.samples, out.samples, out.sample_rate), seconds)

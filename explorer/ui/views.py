@@ -8,6 +8,7 @@ drawn as one image item per frame rate (SNAC's scales), with ``setRect`` so axes
 from __future__ import annotations
 
 import colorsys
+from functools import lru_cache
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,13 +16,13 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
-from explorer.core.spectrogram import FLOOR_DB, spectrogram_db
 from explorer.core.types import FloatArray
 from explorer.ui.grid_data import GridData
+from explorer.ui.worker import Spectra
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
-SPECTRO_LEVELS = (FLOOR_DB + 20, 0.0)
+SPECTRO_LEVELS = (-90.0, -10.0)
 DIFF_LEVELS = (-30.0, 30.0)
 
 
@@ -38,8 +39,49 @@ def token_palette(size: int) -> np.ndarray:
     return out
 
 
+@lru_cache(maxsize=4)
 def lut(name: str) -> np.ndarray:
+    """A 256-entry lookup table from one of pyqtgraph's bundled colour maps."""
     return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+
+
+TILE = 8192
+"""Widest image handed to Qt in one piece: Qt's raster engine crashes on images over 32767 pixels."""
+
+
+class TiledImage:
+    """One logical image ``[rows, columns(, 4)]`` drawn as image items of at most ``TILE`` columns."""
+
+    def __init__(self, plot: pg.PlotItem) -> None:
+        self.plot = plot
+        self.items: list[pg.ImageItem] = []
+        self.data: np.ndarray | None = None
+
+    def set(self, data: np.ndarray, rect: QRectF, levels: tuple[float, float] | None, table: np.ndarray | None = None) -> None:
+        """Show ``data`` stretched over ``rect`` (x in seconds), with fixed ``levels`` (None for RGBA)."""
+        self.data = data
+        cols = data.shape[1]
+        count = max(1, -(-cols // TILE))
+        while len(self.items) < count:
+            item = pg.ImageItem()
+            self.plot.addItem(item)
+            self.items.append(item)
+        while len(self.items) > count:
+            self.plot.removeItem(self.items.pop())
+        per_col = rect.width() / max(1, cols)
+        for i, item in enumerate(self.items):
+            part = np.ascontiguousarray(data[:, i * TILE: (i + 1) * TILE])
+            if levels is None:
+                item.setImage(part, levels=None, autoLevels=False)
+            else:
+                item.setImage(part, levels=levels, lut=table, autoLevels=False)
+            item.setRect(QRectF(rect.x() + i * TILE * per_col, rect.y(), part.shape[1] * per_col, rect.height()))
+
+    def clear(self) -> None:
+        for item in self.items:
+            self.plot.removeItem(item)
+        self.items = []
+        self.data = None
 
 
 class Playhead(pg.InfiniteLine):
@@ -70,16 +112,15 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.ci.layout.setRowStretchFactor(0, 2)
         self.ci.layout.setRowStretchFactor(1, 3)
         self.ci.layout.setRowStretchFactor(2, 4)
-        self.recon_curve = self.wave.plot(pen=pg.mkPen(QColor(224, 175, 104, 170), width=1))
-        self.original_curve = self.wave.plot(pen=pg.mkPen(QColor(122, 162, 247, 200), width=1))
+        self.original_curve = self.wave.plot(pen=pg.mkPen(QColor(122, 162, 247, 150), width=1))
+        self.recon_curve = self.wave.plot(pen=pg.mkPen(QColor(240, 180, 90, 190), width=1))
         for curve in (self.original_curve, self.recon_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
         self.wave.addLegend(offset=(-10, 2), labelTextSize="8pt").addItem(self.original_curve, "original")
         self.wave.legend.addItem(self.recon_curve, "reconstruction")
-        self.spec_image = pg.ImageItem(autoDownsample=True)
-        self.spec.addItem(self.spec_image)
-        self.grid_images: list[pg.ImageItem] = []
+        self.spec_image = TiledImage(self.spec)
+        self.grid_images: list[TiledImage] = []
         self.loop_region = pg.LinearRegionItem(values=(0, 1), brush=QColor(120, 160, 255, 40))
         self.loop_region.setZValue(-5)
         self.wave.addItem(self.loop_region)
@@ -92,22 +133,23 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._rate = 1
         self._grid: GridData | None = None
         self._palette = token_palette(16)
+        self._groups: list[list[int]] = []
 
     # ------------------------------------------------------------ waveform and spectrogram
-    def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int) -> None:
+    def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
+        """Show waveforms (either may be None: unchanged) and the spectrograms computed by the worker."""
         self._rate = rate
         if original is not None:
             t = np.arange(original.shape[1], dtype=np.float32) / rate
             self.original_curve.setData(t, original.mean(axis=0))
-            self._spectra = {"original": spectrogram_db(original, rate)}
+            self.recon_curve.setData([], [])
             self.wave.setXRange(0, original.shape[1] / rate, padding=0)
         if reconstruction is not None:
             t = np.arange(reconstruction.shape[1], dtype=np.float32) / rate
             self.recon_curve.setData(t, reconstruction.mean(axis=0))
-            self._spectra["reconstruction"] = spectrogram_db(reconstruction, rate)
-            orig = self._spectra["original"]
-            n = min(len(orig), len(self._spectra["reconstruction"]))
-            self._spectra["difference"] = np.ascontiguousarray(self._spectra["reconstruction"][:n] - orig[:n])
+        self._spectra = {"original": spectra.original}
+        if spectra.reconstruction is not None and spectra.difference is not None:
+            self._spectra.update(reconstruction=spectra.reconstruction, difference=spectra.difference)
         self.set_spec_mode(self.spec_mode)
 
     def set_spec_mode(self, mode: str) -> None:
@@ -116,9 +158,9 @@ class TimeViews(pg.GraphicsLayoutWidget):
         if data is None:
             return
         levels = DIFF_LEVELS if mode == "difference" else SPECTRO_LEVELS
-        self.spec_image.setImage(np.ascontiguousarray(data.T), levels=levels, lut=lut("RdBu_r" if mode == "difference" else "inferno"), autoLevels=False)
         duration = data.shape[0] * 256 / self._rate
-        self.spec_image.setRect(QRectF(0, 0, duration, self._rate / 2))
+        table = lut("CET-D1" if mode == "difference" else "inferno")
+        self.spec_image.set(np.ascontiguousarray(data.T), QRectF(0, 0, duration, self._rate / 2), levels, table)
         self.spec.setYRange(0, min(self._rate / 2, 12000), padding=0)
 
     # ------------------------------------------------------------ token grid
@@ -126,39 +168,52 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._grid = grid
         if len(self._palette) != grid.info.codebook_size:
             self._palette = token_palette(grid.info.codebook_size)
-        for item in self.grid_images:
-            self.grid.removeItem(item)
-        self.grid_images = []
+        for image in self.grid_images:
+            image.clear()
         n = grid.n_codebooks
+        self._groups = []
         for k in range(n):
-            item = pg.ImageItem(autoDownsample=True)
-            self.grid.addItem(item)
-            self.grid_images.append(item)
+            if self._groups and grid.info.stride(k) == grid.info.stride(self._groups[-1][-1]):
+                self._groups[-1].append(k)
+            else:
+                self._groups.append([k])
+        self.grid_images = [TiledImage(self.grid) for _ in self._groups]
         self.mark_edits(edits)
         self.grid.setYRange(0, n, padding=0)
         axis = self.grid.getAxis("left")
         ticks = [(n - k - 0.5, f"{k}" + (" sem" if k in grid.info.semantic_codebooks else "")) for k in range(n)]
         axis.setTicks([ticks[:: max(1, n // 16)], ticks])
 
+    def row_rgba(self, k: int) -> np.ndarray:
+        """The colours codebook ``k``'s row is drawn with, ``[frames, 4]``."""
+        for group, image in zip(self._groups, self.grid_images):
+            if k in group and image.data is not None:
+                return image.data[len(group) - 1 - group.index(k)]
+        raise IndexError(k)
+
     def mark_edits(self, edits: Edits) -> None:
-        """Redraw the grid's cells: muted or unheard cells dimmed, randomized cells tinted."""
+        """Redraw the grid: one image per run of codebooks with one frame rate (SNAC: per scale).
+
+        Cells whose codebook is not heard are dimmed, randomized cells are tinted magenta.
+        """
         grid = self._grid
         if grid is None:
             return
         n = grid.n_codebooks
-        for k, item in enumerate(self.grid_images):
-            rgba = self._palette[grid.codes[k]][None].copy()
-            span = frame_span(edits, grid.times[k])
-            if not edits.heard(k):
-                rgba[0, span, :3] = (rgba[0, span, :3] * 0.18).astype(np.uint8)
-            if k in edits.randomize:
-                rgba[0, span, 0] = 255
-                rgba[0, span, 2] = (rgba[0, span, 2] // 2 + 120).astype(np.uint8)
-            item.setImage(rgba, levels=None, autoLevels=False)
-            width = len(grid.codes[k]) * grid.step[k]
-            if grid.info.segment is not None:
-                width = grid.duration
-            item.setRect(QRectF(0, n - k - 1, width, 1))
+        for group, image in zip(self._groups, self.grid_images):
+            rows = []
+            for k in reversed(group):
+                rgba = self._palette[grid.codes[k]]
+                span = frame_span(edits, grid.times[k])
+                if not edits.heard(k):
+                    rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
+                if k in edits.randomize:
+                    rgba[span, 0] = 255
+                    rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
+                rows.append(rgba)
+            k = group[0]
+            width = grid.duration if grid.info.segment is not None else len(grid.codes[k]) * grid.step[k]
+            image.set(np.stack(rows), QRectF(0, n - 1 - group[-1], width, len(group)), None)
 
     def cell_at(self, x: float, y: float) -> str | None:
         """The hover text for the grid cell at time ``x`` s and row coordinate ``y``."""

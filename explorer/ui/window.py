@@ -32,7 +32,7 @@ from explorer.core.tokens import save_tokens
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.grid_data import GridData
 from explorer.ui.views import TimeViews
-from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, OpenRequest
+from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, OpenRequest, Spectra
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class MainWindow(QMainWindow):
         self.edit_clock: float | None = None
         self.edit_to_sound_ms: float | None = None
         self.playback_reason = ""
+        self.pending_edits: Edits | None = None
+        """Edits to apply once the next encoding arrives (``codec-explorer open --mute ...``)."""
         self._build()
         self._connect()
         self._restore()
@@ -400,10 +402,10 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Export failed", str(exc))
 
     # ------------------------------------------------------------ worker results
-    def _on_opened(self, clip: Clip) -> None:
+    def _on_opened(self, clip: Clip, spectra: Spectra) -> None:
         self.original = clip
         self.decoded = None
-        self.views.show_audio(clip.samples, None, clip.sample_rate)
+        self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.player.load(clip.samples, clip.sample_rate)
         name = self.session.path.name if self.session.path else "clip"
         self.setWindowTitle(f"Codec Explorer — {name}")
@@ -415,6 +417,14 @@ class MainWindow(QMainWindow):
         self.device_label.setText(f"device: {device}")
         self.views.show_grid(grid, Edits())
         self.panel.show_grid(grid)
+        if self.pending_edits is not None:
+            edits, self.pending_edits = self.pending_edits, None
+            try:
+                edits.check(grid.n_codebooks)
+            except ExplorerError as exc:
+                self._on_failed("Edits not applied", str(exc))
+                return
+            self.panel.set_edits(edits, announce=True)
         if grid.notes:
             self.statusBar().showMessage("converted: " + "; ".join(grid.notes), 8000)
 
@@ -424,13 +434,13 @@ class MainWindow(QMainWindow):
         self.player.splice_reconstruction(at, samples)
         self._note_sound(request)
 
-    def _on_decoded(self, request: DecodeRequest, decoded: Decoded) -> None:
+    def _on_decoded(self, request: DecodeRequest, decoded: Decoded, spectra: Spectra) -> None:
         if request.edits != self.panel.edits:
             return
         self.decoded = decoded
         self.player.set_reconstruction(decoded.clip.samples)
         self._note_sound(request)
-        self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate)
+        self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate, spectra)
         self._refresh_metrics()
         self.reconstruction_ready.emit()
 
@@ -449,6 +459,9 @@ class MainWindow(QMainWindow):
     def _on_failed(self, title: str, message: str) -> None:
         self.progress.hide()
         self.cancel_button.hide()
+        if self.grid is not None and self.codec_box.currentData() != self.grid.info.name:
+            self._select(self.codec_box, self.grid.info.name)
+            self._fill_codebooks(self.grid.n_codebooks)
         self.statusBar().showMessage(message, 10000)
         QMessageBox.warning(self, title, message)
 

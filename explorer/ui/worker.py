@@ -16,13 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QThread, Signal
 
 from explorer.core.edits import Edits
 from explorer.core.errors import CancelledError, ExplorerError
 from explorer.core.session import CodecChoice, Session
+from explorer.core.spectrogram import spectrogram_db
+from explorer.core.types import FloatArray
 
 log = logging.getLogger(__name__)
+
+FIRST_SPAN_SECONDS = 1.0
+"""How much audio from the playhead is decoded (and heard) before the rest of the clip."""
 
 
 @dataclass(frozen=True)
@@ -46,13 +52,22 @@ class DecodeRequest:
 Request = OpenRequest | EncodeRequest | DecodeRequest
 
 
+@dataclass(frozen=True)
+class Spectra:
+    """Spectrograms in dB, ``[frames, bins]``, computed off the GUI thread."""
+
+    original: FloatArray
+    reconstruction: FloatArray | None
+    difference: FloatArray | None
+
+
 class InferenceWorker(QThread):
     """Runs requests against ``session`` one at a time, off the GUI thread."""
 
-    opened = Signal(object)  # Clip
+    opened = Signal(object, object)  # Clip, Spectra
     encoded = Signal(object, object)  # Encoding view (GridData), device label
     partial = Signal(object, int, object)  # request, first sample, samples
-    decoded = Signal(object, object)  # request, Decoded
+    decoded = Signal(object, object, object)  # request, Decoded, Spectra
     progress = Signal(float, str)
     failed = Signal(str, str)  # title, message
 
@@ -91,6 +106,7 @@ class InferenceWorker(QThread):
             return bool(self._queue) or self._running
 
     _running = False
+    _original_spec: FloatArray = np.zeros((0, 0), np.float32)
 
     # ------------------------------------------------------------ worker thread
     def _newer_waiting(self) -> bool:
@@ -133,7 +149,8 @@ class InferenceWorker(QThread):
         s = self.session
         if isinstance(request, OpenRequest):
             clip = s.open(request.path)
-            self.opened.emit(clip)
+            self._original_spec = spectrogram_db(clip.samples, clip.sample_rate)
+            self.opened.emit(clip, Spectra(self._original_spec, None, None))
             request = EncodeRequest(request.choice)
         if isinstance(request, EncodeRequest):
             if s.clip is None:
@@ -150,12 +167,14 @@ class InferenceWorker(QThread):
                 return
             engine = s.engine(s.choice)
             if request.playhead > 0 or s.encoding.duration > 8:
-                at, samples = engine.decode_span(s.encoding, request.edits, request.playhead, 2.0)
+                at, samples = engine.decode_span(s.encoding, request.edits, request.playhead, FIRST_SPAN_SECONDS)
                 if self._newer_waiting():
                     return
                 self.partial.emit(request, at, samples)
-            decoded = s.decode(request.edits, self._progress(True))
-            self.decoded.emit(request, decoded)
+            decoded = s.decode(request.edits, self._progress(True), lambda clip: self.partial.emit(request, 0, clip.samples))
+            recon = spectrogram_db(decoded.clip.samples, decoded.clip.sample_rate)
+            n = min(len(recon), len(self._original_spec))
+            self.decoded.emit(request, decoded, Spectra(self._original_spec, recon, recon[:n] - self._original_spec[:n]))
 
     def _download_progress(self, done: int, total: int) -> bool:
         self.progress.emit(done / total if total else 0.0, "Downloading weights")
