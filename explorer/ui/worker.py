@@ -100,12 +100,6 @@ class InferenceWorker(QThread):
         self.cancel_requested = True
         self.wait(10000)
 
-    @property
-    def busy(self) -> bool:
-        with self._cv:
-            return bool(self._queue) or self._running
-
-    _running = False
     _original_spec: FloatArray = np.zeros((0, 0), np.float32)
 
     # ------------------------------------------------------------ worker thread
@@ -130,7 +124,6 @@ class InferenceWorker(QThread):
                 if self._stop:
                     return
                 request = self._queue.pop(0)
-                self._running = True
             self.cancel_requested = False
             try:
                 self._handle(request)
@@ -141,9 +134,6 @@ class InferenceWorker(QThread):
             except Exception as exc:  # noqa: BLE001 - report, keep the worker alive
                 log.error("worker failed:\n%s", traceback.format_exc())
                 self.failed.emit("Unexpected error", f"{type(exc).__name__}: {exc}")
-            finally:
-                with self._cv:
-                    self._running = False
 
     def _handle(self, request: Request) -> None:
         s = self.session
