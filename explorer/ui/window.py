@@ -204,7 +204,8 @@ class MainWindow(QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
         codec = str(s.value("codec/name", DEFAULT_CODEC, str))
-        self._select(self.codec_box, codec if codec in CODEC_NAMES else DEFAULT_CODEC)
+        usable = codec in CODEC_NAMES and (codec == DEFAULT_CODEC or weights_available(codec))
+        self._select(self.codec_box, codec if usable else DEFAULT_CODEC)
         self._fill_codebooks(int(s.value("codec/codebooks", 0, int)) or None)
         self._select(self.device_box, str(s.value("codec/device", "auto", str)))
         self._refresh_recent()
