@@ -12,6 +12,10 @@ if ! pgrep -x jackd >/dev/null && command -v jackd >/dev/null; then
   JACK_NO_AUDIO_RESERVATION=1 jackd --no-realtime -d dummy -r 48000 >/tmp/codec-explorer-jackd.log 2>&1 &
   started+=($!)
 fi
+if command -v jack_lsp >/dev/null; then
+  for _ in $(seq 100); do jack_lsp >/dev/null 2>&1 && break; sleep 0.1; done
+  jack_lsp >/dev/null 2>&1 || echo "test.sh: warning: the JACK dummy driver did not start; audio tests will be skipped" >&2
+fi
 cleanup() { for pid in "${started[@]}"; do kill "$pid" 2>/dev/null; done; }
 trap cleanup EXIT
 .venv/bin/python -m pytest "$@"

@@ -70,3 +70,18 @@ def test_nan_samples_are_repaired_and_noted(tmp_path):
 def test_missing_file():
     with pytest.raises(AudioError, match="No file"):
         load_audio("/nonexistent/x.wav")
+
+
+def test_stream_resampler_joins_into_the_one_shot_result():
+    from explorer.core.audio import StreamResampler
+
+    x = np.random.default_rng(0).standard_normal((1, 48000 * 2)).astype(np.float32)
+    r = StreamResampler(48000, 24000, 1)
+    outs, i = [], 0
+    for n in [700, 512, 4096, 333, 20000] * 20:
+        outs.append(r.push(x[:, i: i + n]))
+        i += n
+    y = np.concatenate(outs, axis=1)
+    ref = resample(x, 48000, 24000)
+    assert ref.shape[1] - 300 < y.shape[1] <= ref.shape[1]
+    assert np.abs(y - ref[:, : y.shape[1]]).max() < 1e-5

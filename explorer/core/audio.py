@@ -134,6 +134,38 @@ def resample(samples: FloatArray, rate_in: int, rate_out: int, block_seconds: fl
     return out
 
 
+class StreamResampler:
+    """Resample a stream block by block; the joined output equals :func:`resample` of the whole.
+
+    It holds back the last ``margin`` input periods until more input arrives (that is its latency,
+    a few milliseconds) and cuts on whole periods of the rate ratio, as :func:`resample` does.
+    """
+
+    def __init__(self, rate_in: int, rate_out: int, channels: int) -> None:
+        g = math.gcd(rate_in, rate_out)
+        self.up, self.down = rate_out // g, rate_in // g
+        self.rate_in, self.rate_out = rate_in, rate_out
+        self.margin = (math.ceil(256 / self.down) + 1) * self.down
+        self.buffer: FloatArray = np.zeros((channels, self.margin), np.float32)
+        self.consumed = -self.margin
+        """Input index of buffer[0]; the first ``margin`` samples are the zeros before the stream."""
+
+    def push(self, x: FloatArray) -> FloatArray:
+        if self.rate_in == self.rate_out:
+            return x
+        self.buffer = np.concatenate([self.buffer, x.astype(np.float32)], axis=1)
+        ready = (self.buffer.shape[1] - 2 * self.margin) // self.down * self.down
+        if ready <= 0:
+            return np.zeros((self.buffer.shape[0], 0), np.float32)
+        chunk = torch.from_numpy(np.ascontiguousarray(self.buffer[:, : ready + 2 * self.margin]))
+        y = AF.resample(chunk, self.rate_in, self.rate_out).numpy()
+        skip = self.margin // self.down * self.up
+        out: FloatArray = y[:, skip: skip + ready // self.down * self.up]
+        self.buffer = self.buffer[:, ready:]
+        self.consumed += ready
+        return out
+
+
 def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
     """Return ``clip`` at ``sample_rate`` with ``channels`` channels, noting what changed.
 

@@ -1,0 +1,186 @@
+"""Live (streaming) encoding and decoding, block by block as audio arrives.
+
+Two strategies behind one small interface (:class:`LiveCodec`):
+
+* :class:`MimiLive` runs Mimi through moshi's own streaming state (80 ms frames, state kept across
+  steps): its codes equal an offline encode of the same signal exactly.
+* :class:`ChunkedLive` serves every other codec: each step encodes a window of ``context`` samples
+  before the new block, the block, and ``lookahead`` samples after it (none for causal codecs),
+  keeps the block's codes, and decodes the window's latent, keeping the block's samples. For
+  rvq-lab, whose frames are local, the codes and the audio equal the offline result; for the
+  neural codecs the codes near block borders may differ (their receptive fields are longer).
+
+Edits apply to every new block; time ranges are ignored live. Nothing here touches Qt or devices.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from explorer.core.edits import Edits
+from explorer.core.engine import Engine, seeded
+from explorer.core.types import FloatArray, IntArray
+
+
+@dataclass
+class LiveStep:
+    """What one step produced: the new frames' codes per codebook and the new decoded samples."""
+
+    first_frame: int
+    codes: list[IntArray]
+    audio: FloatArray
+
+
+class LiveCodec(Protocol):
+    block: int
+    """Samples (at the codec's rate) consumed per step."""
+    latency: int
+    """Algorithmic latency in samples: block plus look-ahead."""
+    edits: Edits
+
+    def push(self, audio: FloatArray) -> list[LiveStep]:
+        """Feed ``[channels, n]`` samples at the codec's rate; return the steps now complete."""
+        ...
+
+
+def _gains(edits: Edits, n: int) -> torch.Tensor:
+    return torch.tensor([1.0 if edits.heard(k) else 0.0 for k in range(n)], dtype=torch.float32)
+
+
+def _randomized(edits: Edits, codes: list[IntArray], first_frame: int, size: int) -> list[IntArray]:
+    out = []
+    for k, row in enumerate(codes):
+        if k in edits.randomize:
+            row = np.random.default_rng([edits.seed, k, first_frame]).integers(0, size, len(row), dtype=np.int64)
+        out.append(row)
+    return out
+
+
+class _Pending:
+    """Samples received but not yet consumed, without quadratic concatenation."""
+
+    def __init__(self, channels: int) -> None:
+        self.parts: list[FloatArray] = []
+        self.size = 0
+        self.channels = channels
+
+    def add(self, audio: FloatArray) -> None:
+        self.parts.append(np.asarray(audio, dtype=np.float32))
+        self.size += audio.shape[1]
+
+    def take_all(self) -> FloatArray:
+        x = np.concatenate(self.parts, axis=1) if self.parts else np.zeros((self.channels, 0), np.float32)
+        self.parts = []
+        self.size = 0
+        return x
+
+
+class MimiLive:
+    """Mimi through its streaming API; ``frames`` 80 ms frames per step."""
+
+    def __init__(self, engine: Engine, n_codebooks: int = 8, frames: int = 1, edits: Edits | None = None) -> None:
+        self.engine = engine
+        self.model = engine.codec.model  # type: ignore[attr-defined]
+        self.n = n_codebooks
+        self.block = 1920 * frames
+        self.latency = self.block
+        self.edits = edits or Edits()
+        self.frame = 0
+        self.model.set_num_codebooks(n_codebooks)
+        self._stream = self.model.streaming(batch_size=1)
+        self._stream.__enter__()
+        self._pending = _Pending(1)
+
+    def close(self) -> None:
+        self._stream.__exit__(None, None, None)
+
+    def push(self, audio: FloatArray) -> list[LiveStep]:
+        self._pending.add(audio)
+        steps: list[LiveStep] = []
+        if self._pending.size < self.block:
+            return steps
+        x = self._pending.take_all()
+        usable = x.shape[1] // self.block * self.block
+        if usable < x.shape[1]:
+            self._pending.add(x[:, usable:])
+        with torch.inference_mode():
+            for start in range(0, usable, self.block):
+                block = torch.from_numpy(np.ascontiguousarray(x[None, :, start: start + self.block]))
+                codes = self.model.encode(block)[0].numpy().astype(np.int64)
+                rows = [codes[k] for k in range(self.n)]
+                edits = self.edits
+                heard = _randomized(edits, rows, self.frame, 2048)
+                contrib = self.engine.codec.contributions([torch.from_numpy(r) for r in heard])
+                latent = (contrib * _gains(edits, self.n)[:, None, None]).sum(0)
+                with seeded(edits.seed, self.engine.codec.device):
+                    out = self.engine.codec.decode_latent(latent, {}).numpy()
+                steps.append(LiveStep(self.frame, rows, out))
+                self.frame += len(rows[0])
+        return steps
+
+
+class ChunkedLive:
+    """Any codec, by overlapping windows: ``context`` before, ``lookahead`` after each block."""
+
+    def __init__(self, engine: Engine, n_codebooks: int | None = None, block_seconds: float = 0.08,
+                 context_seconds: float = 0.5, edits: Edits | None = None) -> None:
+        info = engine.info
+        self.engine = engine
+        self.n = n_codebooks or info.default_codebooks
+        unit = info.pad_multiple
+        self.block = max(1, round(block_seconds * info.sample_rate / unit)) * unit
+        self.context = max(1, math.ceil(context_seconds * info.sample_rate / unit)) * unit
+        self.lookahead = 0 if info.causal else unit
+        self.latency = self.block + self.lookahead
+        self.edits = edits or Edits()
+        self.frame = 0
+        self.history: FloatArray = np.zeros((info.channels, self.context), np.float32)
+        self._pending = _Pending(info.channels)
+
+    def push(self, audio: FloatArray) -> list[LiveStep]:
+        self._pending.add(audio)
+        steps: list[LiveStep] = []
+        need = self.block + self.lookahead
+        if self._pending.size < need:
+            return steps
+        x = self._pending.take_all()
+        start = 0
+        while x.shape[1] - start >= need:
+            window = np.concatenate([self.history, x[:, start: start + need]], axis=1)
+            steps.append(self._step(window))
+            self.history = window[:, self.block: self.block + self.context]
+            start += self.block
+        self._pending.add(x[:, start:])
+        return steps
+
+    def _step(self, window: FloatArray) -> LiveStep:
+        info, codec = self.engine.info, self.engine.codec
+        hop = info.hop_length
+        with torch.inference_mode():
+            block = codec.encode(torch.from_numpy(np.ascontiguousarray(window)), self.n)
+            codes = [c.cpu().numpy().astype(np.int64) for c in block.codes]
+            heard = _randomized(self.edits, codes, self.frame, info.codebook_size)
+            contrib = codec.contributions([torch.from_numpy(r) for r in heard])
+            latent = (contrib * _gains(self.edits, self.n).to(contrib.device)[:, None, None]).sum(0)
+            with seeded(self.edits.seed, codec.device):
+                out = codec.decode_latent(latent, block.side).float().cpu().numpy()
+        first = self.context // hop
+        new = [c[first // info.stride(k): (first + self.block // hop) // info.stride(k)] for k, c in enumerate(codes)]
+        audio = np.zeros((info.channels, self.block), np.float32)
+        piece = out[:, self.context: self.context + self.block]
+        audio[:, : piece.shape[1]] = piece
+        step = LiveStep(self.frame, new, audio)
+        self.frame += self.block // hop
+        return step
+
+
+def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None) -> LiveCodec:
+    """The streaming strategy for ``engine``'s codec."""
+    if engine.info.family == "mimi":
+        return MimiLive(engine, n_codebooks or engine.info.default_codebooks, edits=edits)
+    return ChunkedLive(engine, n_codebooks, edits=edits)
