@@ -128,13 +128,14 @@ class ChunkedLive:
     """Any codec, by overlapping windows: ``context`` before, ``lookahead`` after each block."""
 
     def __init__(self, engine: Engine, n_codebooks: int | None = None, block_seconds: float = 0.08,
-                 context_seconds: float = 0.5, edits: Edits | None = None) -> None:
+                 context_seconds: float | None = None, edits: Edits | None = None) -> None:
         info = engine.info
         self.engine = engine
         self.n = n_codebooks or info.default_codebooks
         unit = info.pad_multiple
         self.block = max(1, round(block_seconds * info.sample_rate / unit)) * unit
-        self.context = max(1, math.ceil(context_seconds * info.sample_rate / unit)) * unit
+        seconds = min(0.5, info.context_seconds) if context_seconds is None else context_seconds
+        self.context = max(1, math.ceil(seconds * info.sample_rate / unit)) * unit
         self.lookahead = 0 if info.causal else unit
         self.latency = self.block + self.lookahead
         self.edits = edits or Edits()
@@ -179,8 +180,8 @@ class ChunkedLive:
         return step
 
 
-def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None) -> LiveCodec:
-    """The streaming strategy for ``engine``'s codec."""
+def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None, mimi_frames: int = 2) -> LiveCodec:
+    """The streaming strategy for ``engine``'s codec (Mimi: ``mimi_frames`` 80 ms frames per step)."""
     if engine.info.family == "mimi":
-        return MimiLive(engine, n_codebooks or engine.info.default_codebooks, edits=edits)
+        return MimiLive(engine, n_codebooks or engine.info.default_codebooks, frames=mimi_frames, edits=edits)
     return ChunkedLive(engine, n_codebooks, edits=edits)
