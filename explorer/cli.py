@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", default=None, metavar="PNG", help="render the window to this PNG once decoded, then exit")
     p.add_argument("--spectrogram", choices=("original", "reconstruction", "difference"), default=None, help="which spectrogram to show")
     _add_edit_flags(p)
+
+    p = sub.add_parser("live", help="encode and decode the microphone live; monitor and record the take")
+    _add_codec_flags(p)
+    _add_edit_flags(p)
+    p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: Ctrl+C)")
+    p.add_argument("--record", default=None, metavar="DIR", help="write input.wav, reconstruction.wav and tokens.npz here")
+    p.add_argument("--monitor", choices=("reconstruction", "input", "off"), default="reconstruction", help="what to play on the output")
+    p.add_argument("--input-device", type=int, default=None, help="input device number (default: the system's)")
+    p.add_argument("--output-device", type=int, default=None, help="output device number (default: the system's)")
 
     p = sub.add_parser("codecs", help="list the codecs, their rates and codebooks, and whether weights are here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -252,6 +262,44 @@ def _say_notes(notes: tuple[str, ...]) -> None:
         print("converted: " + "; ".join(notes), file=sys.stderr)
 
 
+def cmd_live(args: argparse.Namespace) -> int:
+    from explorer.audio_io.live_run import LiveRun
+
+    bar = _Bar()
+    engine = _engine(args.codec, args, bar)
+    run = LiveRun(engine, Path(args.record) if args.record else None, args.monitor, _edits(args),
+                  args.input_device, args.output_device)
+    run.start()
+    info = engine.info
+    print(f"live: {info.name} on {engine.codec.device}, algorithmic latency {1000 * run.live.latency / info.sample_rate:.0f} ms, "
+          f"input {run.capture.rate} Hz, monitor {run.monitor}. Ctrl+C stops.", file=sys.stderr)
+    t0 = last = time.perf_counter()
+    try:
+        while args.seconds is None or time.perf_counter() - t0 < args.seconds:
+            if not run.poll():
+                print("live: the input device stopped delivering audio; saving what was captured.", file=sys.stderr)
+                break
+            time.sleep(0.01)
+            if time.perf_counter() - last >= 1.0:
+                last = time.perf_counter()
+                s = run.stats
+                behind = "  FALLING BEHIND: this codec is too slow here" if s.rtf > 1 else ""
+                print(f"live: {s.seconds:6.1f} s  RTF {s.rtf:.2f}  latency ~{run.latency_ms:.0f} ms  late steps {s.late_steps}  "
+                      f"overruns {run.capture.ring.overruns if run.capture.ring else 0}  underruns {run.out.underruns}{behind}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        folder = run.stop()
+    if folder:
+        print(f"recorded {folder}/input.wav, reconstruction.wav, tokens.npz ({run.stats.seconds:.1f} s)")
+    if run.device_lost:
+        # PortAudio's teardown at exit can block forever on a vanished JACK server: leave without it
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(1)
+    return 0
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
@@ -260,6 +308,7 @@ def cmd_open(args: argparse.Namespace) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "open": cmd_open,
+    "live": cmd_live,
     "codecs": cmd_codecs,
     "encode": cmd_encode,
     "decode": cmd_decode,

@@ -41,6 +41,19 @@ class RingBuffer:
         if self.written - self.read > self.capacity:
             self.overruns += 1
 
+    def read_into(self, out: Any) -> int:
+        """Fill ``out`` ``[frames, channels]`` from the oldest unread samples, zeros past the end
+        (audio thread, as the consumer of a playback ring). Returns how many samples were real."""
+        n = min(len(out), self.written - self.read)
+        start = self.read % self.capacity
+        first = min(n, self.capacity - start)
+        np.copyto(out[:first], self.data[start: start + first])
+        if first < n:
+            np.copyto(out[first:n], self.data[: n - first])
+        out[n:].fill(0)
+        self.read += n
+        return n
+
     def take(self) -> FloatArray:
         """Everything written since the last take, ``[channels, n]`` (consumer thread)."""
         end = self.written
@@ -50,6 +63,28 @@ class RingBuffer:
         out: FloatArray = np.ascontiguousarray(self.data[idx].T)
         self.read = end
         return out
+
+
+def close_stream(stream: Any, what: str, timeout: float = 2.0) -> None:
+    """Stop and close a PortAudio stream without ever hanging the caller.
+
+    With the device gone (a JACK server that died), PortAudio's stop can block forever, so it runs
+    in a daemon thread that is abandoned after ``timeout`` seconds.
+    """
+    import threading
+
+    def work() -> None:
+        try:
+            stream.abort()
+            stream.close()
+        except Exception as exc:  # noqa: BLE001 - a vanished device fails in many ways
+            log.info("closing the %s stream: %s", what, exc)
+
+    t = threading.Thread(target=work, name=f"close-{what}", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        log.warning("the %s device did not close within %.0f s; it has probably vanished", what, timeout)
 
 
 class Capture:
@@ -90,9 +125,5 @@ class Capture:
 
     def close(self) -> None:
         if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception as exc:  # noqa: BLE001
-                log.info("closing the input stream: %s", exc)
+            close_stream(self._stream, "input")
             self._stream = None
