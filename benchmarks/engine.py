@@ -19,9 +19,10 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench_home import isolated_env
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -128,11 +129,7 @@ def main() -> None:
     if args.one:
         print(json.dumps(one(args.one, args.device, args.seconds, args.repeats)))
         return
-    env = os.environ.copy()
-    if "CODEC_EXPLORER_BENCH_HOME" not in env:
-        home = tempfile.mkdtemp(prefix="codec-explorer-bench-")
-        env.update(HOME=home, TORCH_HOME=f"{home}/.cache/torch", HF_HOME=f"{home}/.cache/huggingface",
-                   CODEC_EXPLORER_OFFLINE="1", CODEC_EXPLORER_BENCH_HOME=home)
+    env = isolated_env()
     rows = []
     for name in args.codecs.split(","):
         p = subprocess.run([sys.executable, __file__, "--one", name, "--device", args.device, "--seconds", str(args.seconds),

@@ -13,9 +13,10 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from bench_home import isolated_env
 
 T_START = time.perf_counter()
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,10 +26,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--codecs", default="rvq-lab,encodec-24khz,mimi,snac-24khz,dac-16khz")
     args = ap.parse_args()
-    if "CODEC_EXPLORER_BENCH_HOME" not in os.environ:
-        home = tempfile.mkdtemp(prefix="codec-explorer-bench-")
-        os.environ.update(HOME=home, TORCH_HOME=f"{home}/.cache/torch", HF_HOME=f"{home}/.cache/huggingface",
-                          CODEC_EXPLORER_OFFLINE="1", CODEC_EXPLORER_BENCH_HOME=home)
+    os.environ.update(isolated_env())
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
     sys.path.insert(0, str(ROOT / "tests"))
     import numpy as np
