@@ -6,14 +6,12 @@ dry, counting those underruns. No allocation, locks, Qt or torch in the callback
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from explorer.audio_io.capture import RingBuffer, close_stream
+from explorer.audio_io.capture import RingBuffer
+from explorer.audio_io.streams import close_stream
 from explorer.core.errors import ExplorerError
 from explorer.core.types import FloatArray
-
-log = logging.getLogger(__name__)
 
 
 class Monitor:

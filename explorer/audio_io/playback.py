@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from explorer.audio_io.streams import close_stream
 from explorer.core.audio import resample
 from explorer.core.errors import ExplorerError
 from explorer.core.types import FloatArray
@@ -135,11 +136,7 @@ class Player:
     def close(self) -> None:
         self.playing = False
         if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception as exc:  # noqa: BLE001
-                log.info("closing the output stream: %s", exc)
+            close_stream(self._stream, "output")
             self._stream = None
 
     @property
