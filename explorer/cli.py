@@ -213,9 +213,8 @@ def cmd_decode(args: argparse.Namespace) -> int:
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
-    from explorer.core.audio import Clip, convert, save_audio
-    from explorer.core.audio import load_audio
-    from explorer.core.metrics import codebook_stats, quality
+    from explorer.core.audio import load_audio, save_audio
+    from explorer.core.metrics import codebook_stats, reconstruction_quality
 
     bar = _Bar()
     clip = load_audio(args.input)
@@ -229,8 +228,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     bar.close()
     if args.output:
         save_audio(args.output, out)
-    reference: Clip = convert(clip, clip.sample_rate, out.channels)
-    q = quality(reference.samples, out.samples, clip.sample_rate)
+    q = reconstruction_quality(clip, out)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
     result = {
         "codec": engine.info.name,

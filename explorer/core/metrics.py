@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from explorer.core.audio import Clip, convert
 from explorer.core.types import FloatArray, IntArray
 import torch
 import torchaudio
@@ -115,6 +116,12 @@ def quality(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> Qu
         stoi=stoi(ref_a, est_a, sample_rate),
         delay_samples=delay,
     )
+
+
+def reconstruction_quality(original: Clip, reconstruction: Clip) -> Quality:
+    """:func:`quality` of ``reconstruction`` against ``original`` mixed to its channels, at the input's rate."""
+    reference = convert(original, original.sample_rate, reconstruction.channels)
+    return quality(reference.samples, reconstruction.samples, original.sample_rate)
 
 
 @dataclass(frozen=True)

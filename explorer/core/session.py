@@ -15,11 +15,11 @@ import torch
 
 from explorer.codecs.registry import DEFAULT_CODEC, load_codec
 from explorer.codecs.weights import Progress as DownloadProgress
-from explorer.core.audio import Clip, convert, load_audio
+from explorer.core.audio import Clip, load_audio
 from explorer.core.device import resolve_device
 from explorer.core.edits import Edits
 from explorer.core.engine import Encoding, Engine, Progress
-from explorer.core.metrics import CodebookStats, Quality, codebook_stats, quality
+from explorer.core.metrics import CodebookStats, Quality, codebook_stats, reconstruction_quality
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,6 @@ class Session:
         seconds = time.perf_counter() - t
         if on_audio is not None:
             on_audio(out)
-        reference = convert(self.clip, self.clip.sample_rate, out.channels)
         self.edits = edits
-        self.decoded = Decoded(edits, out, quality(reference.samples, out.samples, out.sample_rate), seconds)
+        self.decoded = Decoded(edits, out, reconstruction_quality(self.clip, out), seconds)
         return self.decoded
