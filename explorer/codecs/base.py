@@ -28,12 +28,6 @@ class CodebookInfo:
     stride: int
     role: str
 
-    @property
-    def bits(self) -> float:
-        import math
-
-        return math.log2(self.size)
-
 
 @dataclass(frozen=True)
 class CodecInfo:

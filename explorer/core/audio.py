@@ -147,8 +147,7 @@ class StreamResampler:
         self.rate_in, self.rate_out = rate_in, rate_out
         self.margin = (math.ceil(256 / self.down) + 1) * self.down
         self.buffer: FloatArray = np.zeros((channels, self.margin), np.float32)
-        self.consumed = -self.margin
-        """Input index of buffer[0]; the first ``margin`` samples are the zeros before the stream."""
+        """Input not yet consumed; it starts with ``margin`` zeros standing for the time before the stream."""
 
     def push(self, x: FloatArray) -> FloatArray:
         if self.rate_in == self.rate_out:
@@ -162,7 +161,6 @@ class StreamResampler:
         skip = self.margin // self.down * self.up
         out: FloatArray = y[:, skip: skip + ready // self.down * self.up]
         self.buffer = self.buffer[:, ready:]
-        self.consumed += ready
         return out
 
 
