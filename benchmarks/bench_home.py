@@ -6,7 +6,9 @@ cache locations once, at import).
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 
 
@@ -15,6 +17,7 @@ def isolated_env() -> dict[str, str]:
     env = os.environ.copy()
     if "CODEC_EXPLORER_BENCH_HOME" not in env:
         home = tempfile.mkdtemp(prefix="codec-explorer-bench-")
+        atexit.register(shutil.rmtree, home, True)  # its checkpoints take gigabytes
         env.update(HOME=home, TORCH_HOME=f"{home}/.cache/torch", HF_HOME=f"{home}/.cache/huggingface",
                    CODEC_EXPLORER_OFFLINE="1", CODEC_EXPLORER_BENCH_HOME=home)
     return env

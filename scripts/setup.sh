@@ -20,14 +20,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# PyPI's torch 2.9.1 for x86_64 is the CUDA build: the venv takes about 8.5 GB.
+free_kb=$(df -Pk . | awk 'NR==2 {print $4}')
+if [ ! -x .venv/bin/python ] && [ "$free_kb" -lt 10000000 ]; then
+  echo "setup: only $((free_kb / 1024 / 1024)) GB free here; the environment needs about 10 GB (torch with its CUDA libraries). Free some space and run this again." >&2
+  exit 1
+fi
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c "import explorer, torch, PySide6, pytest" >/dev/null 2>&1 \
    || [ pyproject.toml -nt .venv/.installed ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[test]'
+  .venv/bin/python -m pip install -q --no-cache-dir --upgrade pip
+  .venv/bin/python -m pip install -q --no-cache-dir -e '.[test]'
   touch .venv/.installed
 fi
 echo "setup: ready (.venv/bin/codec-explorer)"

@@ -7,6 +7,7 @@ their cache locations once at import.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -27,6 +28,11 @@ import torch  # noqa: E402
 torch.set_num_threads(2)
 
 from explorer.core.audio import Clip  # noqa: E402
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Remove the test home: its random-weight checkpoints take about 2 GB per run."""
+    shutil.rmtree(_HOME, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
