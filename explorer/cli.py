@@ -261,7 +261,7 @@ def _say_notes(notes: tuple[str, ...]) -> None:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from explorer.audio_io.live_run import LiveRun
+    from explorer.audio_io.live_run import FEEDBACK_WARNING, LiveRun, live_status
 
     bar = _Bar()
     engine = _engine(args.codec, args, bar)
@@ -271,6 +271,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     info = engine.info
     print(f"live: {info.name} on {engine.codec.device}, algorithmic latency {1000 * run.live.latency / info.sample_rate:.0f} ms, "
           f"input {run.capture.rate} Hz, monitor {run.monitor}. Ctrl+C stops.", file=sys.stderr)
+    if run.feedback_risk:
+        print(f"live: warning: {FEEDBACK_WARNING}", file=sys.stderr)
     t0 = last = time.perf_counter()
     try:
         while args.seconds is None or time.perf_counter() - t0 < args.seconds:
@@ -280,10 +282,7 @@ def cmd_live(args: argparse.Namespace) -> int:
             time.sleep(0.01)
             if time.perf_counter() - last >= 1.0:
                 last = time.perf_counter()
-                s = run.stats
-                behind = "  FALLING BEHIND: this codec is too slow here" if s.rtf > 1 else ""
-                print(f"live: {s.seconds:6.1f} s  RTF {s.rtf:.2f}  latency ~{run.latency_ms:.0f} ms  late steps {s.late_steps}  "
-                      f"overruns {run.capture.ring.overruns if run.capture.ring else 0}  underruns {run.out.underruns}{behind}", file=sys.stderr)
+                print("live: " + live_status(run), file=sys.stderr)
     except KeyboardInterrupt:
         pass
     finally:

@@ -78,3 +78,35 @@ def test_edits_change_the_live_output(loaded, speech, name):
     a, b = run(Edits()), run(Edits(mute={0}))
     assert a.shape == b.shape and a.shape[1] > 0
     assert np.abs(a - b).max() > 1e-3
+
+
+def test_a_codec_that_falls_behind_drops_whole_blocks_and_the_take_stays_aligned(loaded, speech, tmp_path):
+    """The degrade path, without devices: three seconds arrive at once (as after a slow step)."""
+    from explorer.audio_io.capture import RingBuffer
+    from explorer.audio_io.live_run import LiveRun, live_status
+    from explorer.core.audio import StreamResampler, load_audio
+    from explorer.core.tokens import load_tokens
+
+    engine = loaded("rvq-lab")
+    run = LiveRun(engine, record=tmp_path / "take", monitor="off")
+    rate = engine.info.sample_rate
+    run.capture.rate = rate
+    run.capture.ring = RingBuffer(1, 10 * rate)
+    run.to_codec = StreamResampler(rate, rate, 1)
+    x = np.tile(speech.samples, (1, 2))[:, : 3 * rate]
+    run.capture.ring.write(x.T)
+    assert run.poll()
+    s = run.stats
+    assert s.behind and s.skipped_steps >= 30 and s.steps >= 1
+    assert abs(s.skipped_seconds + s.steps * run.live.block / rate - 3.0) <= run.live.block / rate
+    assert "FALLING BEHIND" in live_status(run)
+    run.stop()
+    codes, meta = load_tokens(tmp_path / "take" / "tokens.npz")
+    recon = load_audio(tmp_path / "take" / "reconstruction.wav")
+    frames = len(codes[0])
+    assert recon.frames == frames * engine.info.hop_length  # silence where blocks were dropped: aligned
+    skipped = int(round(s.skipped_seconds * rate / engine.info.hop_length))
+    assert (codes[0][:skipped] == -1).all() and (codes[0][skipped:] >= 0).all()
+    assert meta["live_skipped_seconds"] > 2.5
+    with pytest.raises(Exception, match="never computed"):
+        engine.from_tokens(codes, meta)

@@ -2,58 +2,31 @@
 
 from __future__ import annotations
 
-import subprocess
 import time
 
 import numpy as np
 import pytest
 
+import jackloop
 from explorer.core.audio import Clip, StreamResampler, resample
 
-pytestmark = pytest.mark.skipif(
-    subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode != 0,
-    reason="needs the JACK dummy driver (scripts/test.sh starts it)",
-)
-
-
-def ports() -> dict[str, list[str]]:
-    out = subprocess.run(["jack_lsp", "-c"], capture_output=True, text=True).stdout.splitlines()
-    links: dict[str, list[str]] = {}
-    current = ""
-    for line in out:
-        if line.startswith(" "):
-            links[current].append(line.strip())
-        else:
-            current = line.strip()
-            links[current] = []
-    return links
+pytestmark = pytest.mark.skipif(not jackloop.running(), reason="needs the JACK dummy driver (scripts/test.sh starts it)")
 
 
 @pytest.mark.parametrize("name", ["rvq-lab", "mimi"])
 def test_tokens_captured_live_equal_an_offline_encode(loaded, speech, name):
     from explorer.audio_io.capture import Capture
-    from explorer.audio_io.playback import Player
     from explorer.core.live import MimiLive, live_codec
 
     engine = loaded(name)
-    before = set(ports())
+    before = jackloop.ports()
     capture = Capture(seconds=20)
     capture.open()
-    inputs = [p for p in set(ports()) - before if "in" in p.split(":")[1]]
-    player = Player()
-    player.load(speech.samples, speech.sample_rate)
-    mid = set(ports())
-    player.open()
-    outputs = [p for p in set(ports()) - mid if "out" in p.split(":")[1]]
-    assert inputs and outputs
-    for src in ports()[inputs[0]]:
-        subprocess.run(["jack_disconnect", src, inputs[0]], check=True)
-    subprocess.run(["jack_connect", outputs[0], inputs[0]], check=True)
     live = live_codec(engine)
     resampler = StreamResampler(capture.rate, engine.info.sample_rate, 1)
     fed, steps, captured = [], [], []
+    player = jackloop.feed(speech, before)
     try:
-        player.play()
         t0 = time.perf_counter()
         tail = None
         # the dummy driver keeps time only as well as a busy machine lets it: wait for the player

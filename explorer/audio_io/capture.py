@@ -71,6 +71,8 @@ class Capture:
         self.ring: RingBuffer | None = None
         self.rate = 0
         self.channels = 0
+        self.latency = 0.0
+        """The device's own latency in seconds, as PortAudio reports it."""
         self._stream: Any = None
 
     def open(self, device: int | None = None, channels: int = 1, blocksize: int = 512) -> None:
@@ -91,6 +93,7 @@ class Capture:
             self._stream = sd.InputStream(samplerate=self.rate, channels=self.channels, dtype="float32",
                                           device=device, blocksize=blocksize, callback=callback)
             self._stream.start()
+            self.latency = float(self._stream.latency)
         except Exception as exc:  # noqa: BLE001 - any PortAudio failure means the same to the user
             self._stream = None
             raise ExplorerError(f"Audio input could not be opened ({exc}); live mode needs an input device.") from exc

@@ -21,6 +21,7 @@ class Monitor:
         self.rate = 0
         self.channels = 0
         self.underruns = 0
+        self.latency = 0.0
         self._stream: Any = None
 
     def open(self, device: int | None = None, blocksize: int = 512) -> None:
@@ -42,6 +43,7 @@ class Monitor:
             self._stream = sd.OutputStream(samplerate=self.rate, channels=self.channels, dtype="float32",
                                            device=device, blocksize=blocksize, callback=callback)
             self._stream.start()
+            self.latency = float(self._stream.latency)
         except Exception as exc:  # noqa: BLE001
             self._stream = None
             raise ExplorerError(f"Audio output could not be opened ({exc}); monitoring is off.") from exc
@@ -53,6 +55,11 @@ class Monitor:
         if block.shape[0] != self.channels:
             block = block[:1].repeat(self.channels, axis=0)
         self.ring.write(block.T)
+
+    @property
+    def queued(self) -> int:
+        """Samples written but not yet played."""
+        return self.ring.written - self.ring.read if self.ring is not None else 0
 
     def close(self) -> None:
         if self._stream is not None:

@@ -10,7 +10,6 @@ out the callback writes silence. Playing A or B keeps the same position.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -23,29 +22,6 @@ from explorer.core.types import FloatArray
 log = logging.getLogger(__name__)
 
 MAX_BLOCK = 8192
-
-
-@dataclass(frozen=True)
-class OutputDevice:
-    index: int
-    name: str
-    channels: int
-    default_rate: float
-
-
-def output_devices() -> list[OutputDevice]:
-    """The output devices PortAudio sees; empty (never an exception) when there are none."""
-    try:
-        import sounddevice as sd
-
-        return [
-            OutputDevice(i, str(d["name"]), int(d["max_output_channels"]), float(d["default_samplerate"]))
-            for i, d in enumerate(sd.query_devices())
-            if int(d["max_output_channels"]) > 0
-        ]
-    except Exception as exc:  # noqa: BLE001 - PortAudio missing or broken: no devices, said once
-        log.info("no audio output devices: %s", exc)
-        return []
 
 
 class Player:

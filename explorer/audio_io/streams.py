@@ -1,10 +1,11 @@
-"""Closing PortAudio streams safely, shared by playback, capture and monitoring."""
+"""Listing devices and closing PortAudio streams safely, shared by playback, capture and monitoring."""
 
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 log = logging.getLogger(__name__)
 
@@ -28,3 +29,41 @@ def close_stream(stream: Any, what: str, timeout: float = 2.0) -> None:
     t.join(timeout)
     if t.is_alive():
         log.warning("the %s device did not close within %.0f s; it has probably vanished", what, timeout)
+
+
+@dataclass(frozen=True)
+class AudioDevice:
+    index: int
+    name: str
+    channels: int
+    default_rate: float
+    host_api: str
+
+
+def audio_devices(direction: Literal["input", "output"]) -> list[AudioDevice]:
+    """The devices PortAudio sees for ``direction``; empty (never an exception) when there are none."""
+    key = f"max_{direction}_channels"
+    try:
+        import sounddevice as sd
+
+        apis = [str(a["name"]) for a in sd.query_hostapis()]
+        return [
+            AudioDevice(i, str(d["name"]), int(d[key]), float(d["default_samplerate"]), apis[int(d["hostapi"])])
+            for i, d in enumerate(sd.query_devices())
+            if int(d[key]) > 0
+        ]
+    except Exception as exc:  # noqa: BLE001 - PortAudio missing or broken: no devices
+        log.info("no audio %s devices: %s", direction, exc)
+        return []
+
+
+def same_device(input_device: int | None, output_device: int | None) -> bool:
+    """Whether capture and monitoring would use one physical device (a feedback risk without headphones)."""
+    try:
+        import sounddevice as sd
+
+        a = sd.query_devices(input_device, "input")
+        b = sd.query_devices(output_device, "output")
+    except Exception:  # noqa: BLE001 - no devices, no feedback
+        return False
+    return bool(a["name"] == b["name"] and a["hostapi"] == b["hostapi"])

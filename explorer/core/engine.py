@@ -294,6 +294,9 @@ class Engine:
             expected = frames // info.stride(k)
             if len(row) != expected:
                 raise CodecError(f"codebook_{k} has {len(row)} codes; {expected} were expected for {frames} frames.")
+            if len(row) and row.min() < 0 and "live_skipped_seconds" in meta:
+                raise CodecError(f"This live take has frames that were never computed (code -1: the codec fell behind "
+                                 f"for {meta['live_skipped_seconds']} s); open the take's input.wav to encode it whole.")
             if len(row) and (row.min() < 0 or row.max() >= info.codebook_size):
                 raise CodecError(f"codebook_{k} holds codes outside 0..{info.codebook_size - 1}.")
         if rate <= 0 or samples <= 0 or codec_samples <= 0:

@@ -10,12 +10,15 @@ Two strategies behind one small interface (:class:`LiveCodec`):
   rvq-lab, whose frames are local, the codes and the audio equal the offline result; for the
   neural codecs the codes near block borders may differ (their receptive fields are longer).
 
-Edits apply to every new block; time ranges are ignored live. Nothing here touches Qt or devices.
+Edits apply to every new block; time ranges are ignored live. When compute cannot keep up, the
+caller drops whole blocks with :meth:`LiveCodec.skip`, which keeps the frame counter in step with
+time. Nothing here touches Qt or devices.
 """
 
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,6 +37,8 @@ class LiveStep:
     first_frame: int
     codes: list[IntArray]
     audio: FloatArray
+    encode_seconds: float = 0.0
+    decode_seconds: float = 0.0
 
 
 class LiveCodec(Protocol):
@@ -41,10 +46,20 @@ class LiveCodec(Protocol):
     """Samples (at the codec's rate) consumed per step."""
     latency: int
     """Algorithmic latency in samples: block plus look-ahead."""
+    hop: int
+    """Samples per frame of the finest codebook."""
+    n: int
+    """Codebooks produced."""
+    frame: int
+    """The next step's first frame."""
     edits: Edits
 
     def push(self, audio: FloatArray) -> list[LiveStep]:
         """Feed ``[channels, n]`` samples at the codec's rate; return the steps now complete."""
+        ...
+
+    def skip(self, samples: int) -> None:
+        """Drop ``samples`` (a multiple of ``block``) unprocessed: the frame counter moves on."""
         ...
 
 
@@ -87,7 +102,8 @@ class MimiLive:
         self.engine = engine
         self.model = engine.codec.model  # type: ignore[attr-defined]
         self.n = n_codebooks
-        self.block = 1920 * frames
+        self.hop = 1920
+        self.block = self.hop * frames
         self.latency = self.block
         self.edits = edits or Edits()
         self.frame = 0
@@ -98,6 +114,9 @@ class MimiLive:
 
     def close(self) -> None:
         self._stream.__exit__(None, None, None)
+
+    def skip(self, samples: int) -> None:
+        self.frame += samples // self.hop
 
     def push(self, audio: FloatArray) -> list[LiveStep]:
         self._pending.add(audio)
@@ -110,16 +129,18 @@ class MimiLive:
             self._pending.add(x[:, usable:])
         with torch.inference_mode():
             for start in range(0, usable, self.block):
+                t0 = time.perf_counter()
                 block = torch.from_numpy(np.ascontiguousarray(x[None, :, start: start + self.block]))
                 codes = self.model.encode(block)[0].numpy().astype(np.int64)
                 rows = [codes[k] for k in range(self.n)]
+                t1 = time.perf_counter()
                 edits = self.edits
                 heard = _randomized(edits, rows, self.frame, 2048)
                 contrib = self.engine.codec.contributions([torch.from_numpy(r) for r in heard])
                 latent = (contrib * _gains(edits, self.n)[:, None, None]).sum(0)
                 with seeded(edits.seed, self.engine.codec.device):
                     out = self.engine.codec.decode_latent(latent, {}).numpy()
-                steps.append(LiveStep(self.frame, rows, out))
+                steps.append(LiveStep(self.frame, rows, out, t1 - t0, time.perf_counter() - t1))
                 self.frame += len(rows[0])
         return steps
 
@@ -138,6 +159,7 @@ class ChunkedLive:
         self.context = max(1, math.ceil(seconds * info.sample_rate / unit)) * unit
         self.lookahead = 0 if info.causal else unit
         self.latency = self.block + self.lookahead
+        self.hop = info.hop_length
         self.edits = edits or Edits()
         self.frame = 0
         self.history: FloatArray = np.zeros((info.channels, self.context), np.float32)
@@ -159,12 +181,17 @@ class ChunkedLive:
         self._pending.add(x[:, start:])
         return steps
 
+    def skip(self, samples: int) -> None:
+        self.frame += samples // self.hop
+
     def _step(self, window: FloatArray) -> LiveStep:
         info, codec = self.engine.info, self.engine.codec
         hop = info.hop_length
         with torch.inference_mode():
+            t0 = time.perf_counter()
             block = codec.encode(torch.from_numpy(np.ascontiguousarray(window)), self.n)
             codes = [c.cpu().numpy().astype(np.int64) for c in block.codes]
+            t1 = time.perf_counter()
             heard = _randomized(self.edits, codes, self.frame, info.codebook_size)
             contrib = codec.contributions([torch.from_numpy(r) for r in heard])
             latent = (contrib * _gains(self.edits, self.n).to(contrib.device)[:, None, None]).sum(0)
@@ -175,13 +202,16 @@ class ChunkedLive:
         audio = np.zeros((info.channels, self.block), np.float32)
         piece = out[:, self.context: self.context + self.block]
         audio[:, : piece.shape[1]] = piece
-        step = LiveStep(self.frame, new, audio)
+        step = LiveStep(self.frame, new, audio, t1 - t0, time.perf_counter() - t1)
         self.frame += self.block // hop
         return step
 
 
-def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None, mimi_frames: int = 2) -> LiveCodec:
-    """The streaming strategy for ``engine``'s codec (Mimi: ``mimi_frames`` 80 ms frames per step)."""
+def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None,
+               block_seconds: float | None = None) -> LiveCodec:
+    """The streaming strategy for ``engine``'s codec; ``block_seconds`` per step (None: 160 ms for Mimi,
+    two of its frames, the fewest that keep up on a 2-core CPU; 80 ms for the others)."""
     if engine.info.family == "mimi":
-        return MimiLive(engine, n_codebooks or engine.info.default_codebooks, frames=mimi_frames, edits=edits)
-    return ChunkedLive(engine, n_codebooks, edits=edits)
+        frames = max(1, round((block_seconds or 0.16) / 0.08))
+        return MimiLive(engine, n_codebooks or engine.info.default_codebooks, frames=frames, edits=edits)
+    return ChunkedLive(engine, n_codebooks, block_seconds=block_seconds or 0.08, edits=edits)

@@ -32,6 +32,11 @@ class CodecChoice:
     weights: str | None = None
 
 
+def open_engine(choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
+    """Load ``choice``'s codec on its device (a fresh instance: live mode keeps streaming state in it)."""
+    return Engine(load_codec(choice.name, resolve_device(choice.device), choice.weights, download))
+
+
 @dataclass
 class Decoded:
     """One decode's result, all numpy: what the views show."""
@@ -63,7 +68,7 @@ class Session:
     def engine(self, choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
         key = (choice.name, choice.device, choice.weights)
         if key not in self.engines:
-            self.engines[key] = Engine(load_codec(choice.name, resolve_device(choice.device), choice.weights, download))
+            self.engines[key] = open_engine(choice, download)
         return self.engines[key]
 
     def encode(self, choice: CodecChoice, progress: Progress | None = None, download: DownloadProgress | None = None) -> Encoding:

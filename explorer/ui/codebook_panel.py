@@ -6,6 +6,7 @@ blocks the widgets' own signals, so there are no feedback loops.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Qt, Signal
@@ -68,6 +69,8 @@ class CodebookPanel(QWidget):
                 st = grid.stats[k]
                 values = [str(k), "", "", "", grid.info.role(k), f"{st.bitrate / 1000:.2f} ({100 * st.bitrate / total:.0f}%)",
                           f"{st.entropy_bits:.1f} b", f"{100 * st.utilization:.0f}%"]
+                if math.isnan(st.entropy_bits):  # live: no clip to count tokens over
+                    values[6:] = ["–", "–"]
                 for c, v in enumerate(values):
                     item = QTableWidgetItem(v)
                     if c == 4:

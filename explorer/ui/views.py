@@ -39,6 +39,15 @@ def token_palette(size: int) -> np.ndarray:
     return out
 
 
+def mark_cells(rgba: np.ndarray, k: int, edits: Edits, span: slice) -> None:
+    """Show codebook ``k``'s edit on its cells ``rgba[span]``: dimmed when not heard, magenta when randomized."""
+    if not edits.heard(k):
+        rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
+    if k in edits.randomize:
+        rgba[span, 0] = 255
+        rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
+
+
 @lru_cache(maxsize=4)
 def lut(name: str) -> np.ndarray:
     """A 256-entry lookup table from one of pyqtgraph's bundled colour maps."""
@@ -204,12 +213,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
             rows = []
             for k in reversed(group):
                 rgba = self._palette[grid.codes[k]]
-                span = frame_span(edits, grid.times[k])
-                if not edits.heard(k):
-                    rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
-                if k in edits.randomize:
-                    rgba[span, 0] = 255
-                    rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
+                mark_cells(rgba, k, edits, frame_span(edits, grid.times[k]))
                 rows.append(rgba)
             k = group[0]
             width = grid.duration if grid.info.segment is not None else len(grid.codes[k]) * grid.step[k]

@@ -19,10 +19,11 @@ from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
-    QSlider, QSplitter, QToolBar, QVBoxLayout, QWidget,
+    QSlider, QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget,
 )
 
-from explorer.audio_io.playback import Player, output_devices
+from explorer.audio_io.playback import Player
+from explorer.audio_io.streams import audio_devices
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
 from explorer.core.audio import Clip, save_audio
 from explorer.core.edits import Edits
@@ -31,6 +32,8 @@ from explorer.core.session import CodecChoice, Decoded, Session
 from explorer.core.tokens import save_tokens
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.grid_data import GridData
+from explorer.ui.live_view import LiveViews
+from explorer.ui.live_worker import LiveRequest, LiveWorker
 from explorer.ui.views import TimeViews
 from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, OpenRequest, Spectra
 
@@ -43,6 +46,7 @@ S  stop
 A  switch original / reconstruction
 1-9  mute codebook 0-8
 R  reset all edits
+Ctrl+L  start / stop live microphone mode
 Ctrl+O  open a file
 Ctrl+E  export the reconstruction
 Click a view  seek; drag in the waveform with Loop on  loop a region"""
@@ -66,6 +70,8 @@ class MainWindow(QMainWindow):
         self.playback_reason = ""
         self.pending_edits: Edits | None = None
         """Edits to apply once the next encoding arrives (``codec-explorer open --mute ...``)."""
+        self.live: LiveWorker | None = None
+        self.last_take: Path | None = None
         self._build()
         self._connect()
         self._restore()
@@ -94,7 +100,31 @@ class MainWindow(QMainWindow):
         bar.addWidget(QLabel("  "))
         bar.addWidget(self.device_label)
 
+        live = QToolBar("Live")
+        live.setObjectName("live-bar")
+        self.addToolBar(live)
+        self.live_button = QPushButton("● Live")
+        self.live_button.setCheckable(True)
+        self.live_button.setToolTip("Encode and decode the microphone live (Ctrl+L)")
+        self.input_box = QComboBox()
+        self.monitor_box = QComboBox()
+        self.monitor_box.addItems(["reconstruction", "input", "off"])
+        self.monitor_box.setToolTip("What you hear while live: the codec's reconstruction or your raw input")
+        self.record_box = QCheckBox("Record take")
+        self.record_box.setToolTip("Save the input, the reconstruction and the tokens, then open the take")
+        live.addWidget(self.live_button)
+        for w, label in ((self.input_box, "  Input "), (self.monitor_box, "  Monitor ")):
+            live.addWidget(QLabel(label))
+            live.addWidget(w)
+        live.addWidget(QLabel("  "))
+        live.addWidget(self.record_box)
+        self.live_label = QLabel("")
+        self.live_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.live_label.setWordWrap(True)
+        self.live_label.hide()
+
         self.views = TimeViews()
+        self.live_views = LiveViews()
         self.panel = CodebookPanel()
         self.spec_box = QComboBox()
         self.spec_box.addItems(["original", "reconstruction", "difference"])
@@ -109,9 +139,12 @@ class MainWindow(QMainWindow):
         top.addWidget(self.hover_label)
         rl.addLayout(top)
         rl.addWidget(self.views, 1)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(right)
+        self.stack.addWidget(self.live_views)
         split = QSplitter()
         split.addWidget(self.panel)
-        split.addWidget(right)
+        split.addWidget(self.stack)
         split.setStretchFactor(1, 3)
         split.setSizes([380, 1100])
         self.splitter = split
@@ -139,6 +172,7 @@ class MainWindow(QMainWindow):
         central = QWidget()
         cl = QVBoxLayout(central)
         cl.addWidget(split, 1)
+        cl.addWidget(self.live_label)
         cl.addLayout(transport)
         self.setCentralWidget(central)
 
@@ -186,9 +220,11 @@ class MainWindow(QMainWindow):
         self.volume.valueChanged.connect(lambda v: setattr(self.player, "volume", v / 100))
         self.output_box.activated.connect(lambda _: self._open_output(self.output_box.currentData()))
         self.cancel_button.clicked.connect(self.worker.cancel)
+        self.live_button.toggled.connect(self._live_toggled)
+        self.monitor_box.currentTextChanged.connect(lambda mode: self.live and self.live.set_monitor(mode))
         self.views.scene().sigMouseMoved.connect(self._hover)
         self.views.scene().sigMouseClicked.connect(self._clicked)
-        for key, fn in (("Space", self.toggle_play), ("S", self.stop), ("A", lambda: self.ab_button.toggle()),
+        for key, fn in (("Ctrl+L", self.live_button.toggle), ("Space", self.toggle_play), ("S", self.stop), ("A", lambda: self.ab_button.toggle()),
                         ("R", lambda: self.panel.set_edits(Edits(seed=self.panel.edits.seed), announce=True))):
             QShortcut(QKeySequence(key), self, activated=fn)
         for k in range(9):
@@ -208,6 +244,9 @@ class MainWindow(QMainWindow):
         self._select(self.codec_box, codec if usable else DEFAULT_CODEC)
         self._fill_codebooks(int(s.value("codec/codebooks", 0, int)) or None)
         self._select(self.device_box, str(s.value("codec/device", "auto", str)))
+        self._select(self.monitor_box, str(s.value("live/monitor", "reconstruction", str)))
+        self.record_box.setChecked(bool(s.value("live/record", True, bool)))
+        self._fill_inputs()
         self._refresh_recent()
 
     def save_state(self) -> None:
@@ -217,6 +256,9 @@ class MainWindow(QMainWindow):
         s.setValue("codec/codebooks", self.codebooks_box.currentData() or 0)
         s.setValue("codec/device", self.device_box.currentText())
         s.setValue("audio/output", self.output_box.currentText())
+        s.setValue("audio/input", self.input_box.currentText())
+        s.setValue("live/monitor", self.monitor_box.currentText())
+        s.setValue("live/record", self.record_box.isChecked())
         s.sync()
 
     @staticmethod
@@ -289,6 +331,9 @@ class MainWindow(QMainWindow):
         self.worker.submit(EncodeRequest(choice or self.choice()))
 
     def _edits_changed(self, edits: Edits) -> None:
+        if self.live is not None:
+            self.live.set_edits(edits)
+            return
         self.views.mark_edits(edits)
         self.edit_clock = time.perf_counter()
         self.worker.submit(DecodeRequest(edits, self.player.seconds, self.edit_clock))
@@ -334,7 +379,7 @@ class MainWindow(QMainWindow):
             self.player.set_loop(None)
 
     def _open_output(self, device: int | None = None) -> None:
-        devices = output_devices()
+        devices = audio_devices("output")
         with QSignalBlocker(self.output_box):
             self.output_box.clear()
             for d in devices:
@@ -364,6 +409,97 @@ class MainWindow(QMainWindow):
             w.setEnabled(False)
             w.setToolTip(self.playback_reason)
         self.statusBar().showMessage(self.playback_reason)
+
+    # ------------------------------------------------------------ live mode
+    def _fill_inputs(self) -> None:
+        devices = audio_devices("input")
+        with QSignalBlocker(self.input_box):
+            self.input_box.clear()
+            for d in devices:
+                self.input_box.addItem(d.name, d.index)
+        self._select(self.input_box, str(self.settings.value("audio/input", "", str)))
+        if not devices:
+            self.live_button.setEnabled(False)
+            self.live_button.setToolTip("Live mode is off: no audio input device was found. Everything else works.")
+
+    def recordings_folder(self) -> Path:
+        return Path(str(self.settings.value("live/folder", str(Path.home() / "CodecExplorer" / "recordings"), str)))
+
+    def _live_toggled(self, on: bool) -> None:
+        if on:
+            self.start_live()
+        elif self.live is not None:
+            self.live_button.setEnabled(False)
+            self.live_button.setText("Saving…")
+            self.live.stop()
+
+    def start_live(self) -> None:
+        """Start live microphone mode with the chosen codec, input, monitor and recording."""
+        if self.live is not None:
+            return
+        self.stop()
+        record = None
+        if self.record_box.isChecked():
+            record = self.recordings_folder() / time.strftime("take-%Y%m%d-%H%M%S")
+        choice = self.choice()
+        request = LiveRequest(choice, self.input_box.currentData(), self.output_box.currentData(),
+                              self.monitor_box.currentText(), record, Edits(seed=self.panel.edits.seed))
+        self.live = LiveWorker(request)
+        self.live.ready.connect(self._live_ready)
+        self.live.chunks.connect(self._live_chunks)
+        self.live.status.connect(self._live_status)
+        self.live.ended.connect(self._live_ended)
+        for w in (self.codec_box, self.codebooks_box, self.device_box, self.input_box, self.record_box, self.open_action):
+            w.setEnabled(False)
+        with QSignalBlocker(self.live_button):
+            self.live_button.setChecked(True)
+        self.live_button.setText("■ Stop live")
+        self.live_label.setText(f"Starting live mode with {choice.name}…")
+        self.live_label.show()
+        self.live.start()
+
+    def stop_live(self) -> None:
+        self.live_button.setChecked(False)
+
+    def _live_ready(self, info: Any, n: int, hop: int, line: str) -> None:
+        self.live_views.start(info, n, hop)
+        self.stack.setCurrentWidget(self.live_views)
+        self.panel.show_grid(GridData.live(info, n))
+        self.live_line = f"Live: {line}"
+        self.live_label.setText(self.live_line)
+        self.statusBar().showMessage(f"Live: {info.name}. Speak; mute or solo codebooks in the panel.", 5000)
+
+    def _live_chunks(self, chunks: list[Any]) -> None:
+        for chunk in chunks:
+            self.live_views.add(chunk)
+
+    def _live_status(self, text: str, behind: bool) -> None:
+        self.live_label.setText(f"{self.live_line}\n{text}")
+        self.live_label.setStyleSheet("color: #e0a040;" if behind else "")
+
+    def _live_ended(self, reason: str, folder: Any, problem: bool) -> None:
+        worker, self.live = self.live, None
+        if worker is not None:
+            worker.wait(5000)
+        for w in (self.codec_box, self.codebooks_box, self.device_box, self.input_box, self.record_box,
+                  self.open_action, self.live_button):
+            w.setEnabled(True)
+        with QSignalBlocker(self.live_button):
+            self.live_button.setChecked(False)
+        self.live_button.setText("● Live")
+        self.live_label.setStyleSheet("")
+        self.live_label.hide()
+        self.stack.setCurrentIndex(0)
+        if self.grid is not None:
+            self.panel.show_grid(self.grid)
+        message = reason
+        if folder is not None:
+            self.last_take = Path(folder)
+            message += f" Take saved in {folder}; opening it."
+            self.open_file(Path(folder) / "input.wav")
+        self.statusBar().showMessage(message, 15000)
+        if problem:
+            QMessageBox.warning(self, "Live mode", message)
 
     # ------------------------------------------------------------ exports
     def _target(self, title: str, suffix: str, filt: str) -> Path | None:
@@ -468,7 +604,9 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ drawing
     def _tick(self) -> None:
-        if self.player.tracks:
+        if self.live is not None:
+            self.live_views.draw()
+        elif self.player.tracks:
             self.views.set_playhead(self.player.seconds)
 
     def _refresh_text(self) -> None:
@@ -519,6 +657,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: Any) -> None:
         self.save_state()
         self.timer.stop()
+        if self.live is not None:
+            self.live.stop()
+            self.live.wait(15000)  # it writes the take before it ends
         self.player.close()
         self.worker.shutdown()
         super().closeEvent(event)
