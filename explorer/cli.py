@@ -93,6 +93,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_edit_flags(p)
     p.add_argument("-o", "--output", default=None, help="audio file to write (.wav or .flac)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+
+    p = sub.add_parser("compare", help="several codecs on one clip: table (CSV), picture (PNG) and an HTML report")
+    p.add_argument("input")
+    p.add_argument("-c", "--codec", action="append", required=True, metavar="NAME[@N]",
+                   help="a codec, optionally with N codebooks (repeat: -c rvq-lab@8 -c mimi)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+
+    from explorer.core.experiments import EXPERIMENTS
+
+    p = sub.add_parser("experiment", help="run a guided experiment and write its narration, table and sounds",
+                       description="; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
+    p.add_argument("name", choices=list(EXPERIMENTS))
+    p.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled English speech)")
+    p.add_argument("-c", "--codec", action="append", default=None, metavar="NAME",
+                   help="codec (repeat for frame-rates; default rvq-lab)")
+    p.add_argument("--other", default=None, help="transplant: clip B (default: the bundled German speech)")
+    p.add_argument("--keep", type=int, default=1, help="transplant: codebooks taken from A (default 1)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     return ap
 
 
@@ -297,6 +317,72 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
+def _plain_engine(name: str, device: str, bar: _Bar) -> Any:
+    from explorer.codecs.registry import load_codec
+    from explorer.core.device import resolve_device
+    from explorer.core.engine import Engine
+
+    return Engine(load_codec(name, resolve_device(device), None, bar.download))
+
+
+def _codec_spec(text: str) -> tuple[str, int | None]:
+    name, _, n = text.partition("@")
+    try:
+        return name, int(n) if n else None
+    except ValueError:
+        raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from explorer.core.audio import load_audio, save_audio
+    from explorer.core.compare import compare, write_csv
+    from explorer.core.report import comparison_png, html_report, write_bytes, write_text
+
+    bar = _Bar()
+    clip = load_audio(args.input)
+    specs = [_codec_spec(c) for c in args.codec]
+    engines = [(_plain_engine(name, args.device, bar), n) for name, n in specs]
+    results = compare(engines, clip, lambda i, total, name: bar(i / total, f"Comparing ({name})"))
+    bar.close()
+    out = Path(args.output)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [r.row for r in results]
+    write_csv(rows, out / "comparison.csv")
+    write_bytes(out / "comparison.png", comparison_png(clip, results))
+    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results))
+    for r in results:
+        save_audio(out / f"{r.row.codec.replace('@', '-')}.wav", r.reconstruction)
+    print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'enc s':>6} {'dec s':>6}")
+    for row in rows:
+        print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {row.si_sdr_db:>7.2f} {row.stoi:>6.3f} "
+              f"{row.mel_distance:>6.3f} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
+    print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec")
+    return 0
+
+
+def cmd_experiment(args: argparse.Namespace) -> int:
+    from explorer.core import experiments as ex
+    from explorer.core.audio import load_audio
+    from explorer.core.resources import resource
+
+    bar = _Bar()
+    clip = load_audio(args.input or resource("clips", "speech_en.wav"))
+    names = args.codec or ["rvq-lab"]
+    engines = [_plain_engine(n, args.device, bar) for n in names]
+    if args.name == "ladder":
+        exp = ex.bitrate_ladder(engines[0], clip)
+    elif args.name == "semantic":
+        exp = ex.semantic_vs_acoustic(engines[0], clip)
+    elif args.name == "frame-rates":
+        exp = ex.frame_rates(engines, clip)
+    else:
+        exp = ex.transplant(engines[0], clip, load_audio(args.other or resource("clips", "speech_de.wav")), args.keep)
+    files = ex.write_experiment(exp, Path(args.output))
+    print(Path(args.output, "narration.txt").read_text())
+    print(f"wrote {len(files)} files to {args.output}")
+    return 0
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
@@ -310,6 +396,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "encode": cmd_encode,
     "decode": cmd_decode,
     "roundtrip": cmd_roundtrip,
+    "compare": cmd_compare,
+    "experiment": cmd_experiment,
 }
 
 

@@ -1,0 +1,175 @@
+"""Guided experiments: short scripts of steps, each with a narration, a sound and measured numbers.
+
+Each experiment is a pure function of engines and clips returning an :class:`Experiment`; the
+window narrates it step by step in a side panel and plays each step's sound, the CLI writes it to a
+folder. What a codec cannot show (a semantic codebook on a codec without one) is explained in the
+narration, not hidden.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from explorer.core.audio import Clip, convert
+from explorer.core.compare import tokens_per_second
+from explorer.core.edits import Edits
+from explorer.core.engine import Engine
+from explorer.core.errors import CodecError
+from explorer.core.metrics import reconstruction_quality
+
+
+@dataclass
+class Step:
+    label: str
+    narration: str
+    audio: Clip | None = None
+
+
+@dataclass
+class Experiment:
+    name: str
+    title: str
+    intro: str
+    steps: list[Step] = field(default_factory=list)
+    table: list[dict[str, Any]] = field(default_factory=list)
+    conclusion: str = ""
+
+
+def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float]]:
+    out = engine.decode(enc, edits)
+    q = reconstruction_quality(clip, out)
+    heard = [k for k in range(enc.n_codebooks) if edits.heard(k)]
+    kbps = sum(len(enc.codes[k]) for k in heard) * np.log2(engine.info.codebook_size) / enc.duration / 1000
+    return out, {"kbps": round(float(kbps), 3), "si_sdr_db": round(q.si_sdr, 2), "stoi": round(q.stoi, 4),
+                 "mel_distance": round(q.mel_distance, 4)}
+
+
+def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
+    """Keep the first 1, 2, 4, 8, ... codebooks: quality against bitrate."""
+    enc = engine.encode(clip, engine.info.max_codebooks)
+    n = enc.n_codebooks
+    counts = sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
+    exp = Experiment("ladder", f"Bitrate ladder: {engine.info.name}",
+                     "A residual quantizer refines in stages: each codebook codes what the ones before it missed. "
+                     "Keep only the first N and listen to the quality climb with the bitrate.")
+    for k in counts:
+        out, m = _measured(engine, clip, enc, Edits(keep=k))
+        exp.table.append({"codebooks": k, **m})
+        exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
+                                           f"SI-SDR {m['si_sdr_db']:.1f} dB.", out))
+    first, last = exp.table[0], exp.table[-1]
+    exp.conclusion = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, STOI went from {first['stoi']:.2f} to "
+                      f"{last['stoi']:.2f}: the first codebooks buy the most.")
+    return exp
+
+
+def semantic_vs_acoustic(engine: Engine, clip: Clip) -> Experiment:
+    """Randomize the first codebook, then the last: which one carries the words?"""
+    info = engine.info
+    enc = engine.encode(clip)
+    last = enc.n_codebooks - 1
+    first = min(info.semantic_codebooks) if info.semantic_codebooks else 0
+    exp = Experiment("semantic", f"Semantic vs acoustic: {info.name}",
+                     "Replace one codebook's tokens with random ones and listen: if the words dissolve but the voice "
+                     "remains, that codebook carried the content.")
+    if not info.semantic_codebooks:
+        exp.intro += (f" {info.name} marks no codebook as semantic (only Mimi distils one from a speech model), so here "
+                      "codebook 0 is simply the coarsest acoustic stage: expect it to hurt everything, not just the words.")
+    out, m = _measured(engine, clip, enc, Edits())
+    exp.table.append({"randomized": "none", **m})
+    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}.", out))
+    for k, what in ((first, "semantic" if info.semantic_codebooks else "first"), (last, "last acoustic")):
+        out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})))
+        exp.table.append({"randomized": f"codebook {k} ({what})", **m})
+        exp.steps.append(Step(f"random {k}", f"Codebook {k} ({what}) randomized: STOI {m['stoi']:.2f}.", out))
+    drop_first = exp.table[0]["stoi"] - exp.table[1]["stoi"]
+    drop_last = exp.table[0]["stoi"] - exp.table[2]["stoi"]
+    exp.conclusion = (f"Randomizing codebook {first} cost {drop_first:.2f} STOI, codebook {last} cost {drop_last:.2f}: "
+                      + ("intelligibility lives in the first." if drop_first > drop_last else "the difference is small here."))
+    return exp
+
+
+def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:
+    """Tokens per second of each codec on the same clip, and the sequence length a language model sees."""
+    exp = Experiment("frame-rates", "Frame rates and sequence length",
+                     "A language model over audio tokens predicts one token at a time. The codec's frame rate and "
+                     "codebook count set how long 10 seconds of audio is as a sequence.")
+    for engine in engines:
+        enc = engine.encode(clip)
+        info = engine.info
+        rates = sorted({round(info.sample_rate / (info.hop_length * info.stride(k)), 2) for k in range(enc.n_codebooks)}, reverse=True)
+        tps = tokens_per_second(enc)
+        frames_10s = 10 * rates[0]
+        exp.table.append({"codec": info.name, "frame_rates_hz": "/".join(f"{r:g}" for r in rates), "codebooks": enc.n_codebooks,
+                          "tokens_per_second": round(tps, 1), "tokens_in_10s": int(round(10 * tps)),
+                          "frames_in_10s": int(round(frames_10s))})
+        exp.steps.append(Step(info.name, f"{info.name}: {tps:.0f} tokens per second, so 10 s is {10 * tps:.0f} tokens flattened, "
+                                         f"or {frames_10s:.0f} steps if a model predicts each frame's codebooks together."))
+    if exp.table:
+        lo = min(exp.table, key=lambda r: r["tokens_per_second"])
+        hi = max(exp.table, key=lambda r: r["tokens_per_second"])
+        exp.conclusion = f"{lo['codec']} needs the shortest sequences ({lo['tokens_in_10s']} tokens for 10 s), {hi['codec']} the longest ({hi['tokens_in_10s']})."
+    return exp
+
+
+def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
+    """Clip A's first ``keep`` codebooks with clip B's others (one codec): whose words, whose voice?"""
+    info = engine.info
+    rate = a.sample_rate
+    b = convert(b, rate, a.channels)
+    n = min(a.frames, b.frames)
+    a, b = Clip(a.samples[:, :n], rate), Clip(b.samples[:, :n], rate)
+    ea, eb = engine.encode(a), engine.encode(b)
+    if not 1 <= keep < ea.n_codebooks:
+        raise CodecError(f"keep must be between 1 and {ea.n_codebooks - 1} codebooks for {info.name}; got {keep}.")
+    exp = Experiment("transplant", f"Codebook transplant: {info.name}",
+                     f"Both clips are encoded with {info.name}. The mix takes the first {keep} codebook(s) from A and the "
+                     "rest from B. If the early codebooks carry content and the late ones timbre, you hear A's words in B's voice.")
+    meta = ea.meta()
+    for label, first, rest in (("A", ea, ea), ("B", eb, eb), (f"A[:{keep}] + B[{keep}:]", ea, eb), (f"B[:{keep}] + A[{keep}:]", eb, ea)):
+        codes = [first.codes[k] if k < keep else rest.codes[k] for k in range(ea.n_codebooks)]
+        enc = engine.from_tokens(codes, meta)
+        out = engine.decode(enc)
+        qa, qb = reconstruction_quality(a, out), reconstruction_quality(b, out)
+        exp.table.append({"tokens": label, "si_sdr_vs_a_db": round(qa.si_sdr, 2), "si_sdr_vs_b_db": round(qb.si_sdr, 2),
+                          "stoi_vs_a": round(qa.stoi, 4), "stoi_vs_b": round(qb.stoi, 4)})
+        exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out))
+    mix = exp.table[2]
+    exp.conclusion = (f"The mix is closer to {'A' if mix['stoi_vs_a'] > mix['stoi_vs_b'] else 'B'} in intelligibility "
+                      f"(STOI {mix['stoi_vs_a']:.2f} vs A, {mix['stoi_vs_b']:.2f} vs B).")
+    return exp
+
+
+EXPERIMENTS = {
+    "ladder": "Bitrate ladder: keep the first 1, 2, 4, 8, ... codebooks",
+    "semantic": "Semantic vs acoustic: randomize codebook 0, then the last",
+    "frame-rates": "Frame rates: tokens per second and sequence length per codec",
+    "transplant": "Codebook transplant: A's first codebooks with B's others",
+}
+
+
+def write_experiment(exp: Experiment, folder: Path) -> list[Path]:
+    """Write the narration (``narration.txt``), the table (``table.csv``) and each step's sound; returns the files."""
+    from explorer.core.audio import save_audio
+    from explorer.core.report import write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    lines = [exp.title, "", exp.intro, ""]
+    for i, step in enumerate(exp.steps, 1):
+        lines.append(f"{i}. {step.narration}")
+        if step.audio is not None:
+            path = folder / f"{i:02d}-{''.join(ch if ch.isalnum() else '-' for ch in step.label).strip('-')}.wav"
+            save_audio(path, step.audio)
+            written.append(path)
+    lines += ["", exp.conclusion, ""]
+    write_text(folder / "narration.txt", "\n".join(lines))
+    if exp.table:
+        keys = list(exp.table[0])
+        write_text(folder / "table.csv", "\n".join([",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in exp.table]) + "\n")
+        written.append(folder / "table.csv")
+    return [folder / "narration.txt", *written]

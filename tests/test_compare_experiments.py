@@ -1,0 +1,133 @@
+"""Comparison table, picture and HTML report, and the guided experiments, on rvq-lab and random weights."""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from explorer.core.audio import Clip, save_audio
+
+
+@pytest.fixture(scope="module")
+def german():
+    from explorer.core.synth import speak
+
+    return speak("Der Codec hört zu und schreibt die Wörter in Tokens.", "de", rate=24000)
+
+
+def test_comparison_csv_has_one_measured_row_per_codec(loaded, speech, tmp_path):
+    from explorer.core.compare import compare, write_csv
+
+    engines = [(loaded("rvq-lab"), None), (loaded("rvq-lab"), 4), (loaded("encodec-24khz"), None)]
+    results = compare(engines, speech)
+    write_csv([r.row for r in results], tmp_path / "c.csv")
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    assert [r["codec"] for r in rows] == ["rvq-lab", "rvq-lab@4", "encodec-24khz"]
+    for row, res in zip(rows, results):
+        assert float(row["bitrate_kbps"]) == pytest.approx(res.encoding.bitrate / 1000, abs=1e-3)
+        assert int(row["codebooks"]) == res.encoding.n_codebooks
+        assert float(row["tokens_per_second"]) > 0 and float(row["encode_seconds"]) > 0
+        assert res.reconstruction.frames == speech.frames
+    assert rows[0]["frame_rates_hz"] == "75" and float(rows[1]["bitrate_kbps"]) == pytest.approx(float(rows[0]["bitrate_kbps"]) / 8, rel=1e-3)
+    assert float(rows[0]["si_sdr_db"]) > float(rows[1]["si_sdr_db"])  # more codebooks, closer to the original
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (scripts/setup.sh installs it)")
+def test_html_report_opens_in_chromium_with_playable_audio(loaded, speech, tmp_path):
+    from explorer.core.compare import compare
+    from explorer.core.report import html_report
+
+    results = compare([(loaded("rvq-lab"), None), (loaded("rvq-lab"), 2)], speech)
+    page = html_report("test", speech, results)
+    report = tmp_path / "report.html"
+    report.write_text(page)
+    # a copy with a probe that records each audio element's duration once its metadata has loaded
+    probe = ("<script>window.addEventListener('load', () => { const a = [...document.querySelectorAll('audio')];"
+             "const done = () => { document.body.dataset.durations = a.map(x => x.duration).join(','); };"
+             "a.forEach(x => x.addEventListener('loadedmetadata', done)); done(); });</script></body>")
+    probed = tmp_path / "probed.html"
+    probed.write_text(page.replace("</body>", probe))
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run(["chromium", *flags, "--virtual-time-budget=10000", "--dump-dom", probed.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert len(re.findall(r'<audio controls="" src="data:audio/wav;base64,', dom)) == 3
+    durations = [float(d) for d in re.search(r'data-durations="([^"]*)"', dom).group(1).split(",")]
+    assert durations == pytest.approx([speech.duration] * 3, abs=0.05)
+    shot = tmp_path / "report.png"
+    subprocess.run(["chromium", *flags, "--window-size=1000,1200", f"--screenshot={shot}", report.as_uri()],
+                   capture_output=True, timeout=120)
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert image.width() == 1000
+    colours = {image.pixel(x, y) for x in range(0, 1000, 25) for y in range(0, 1200, 25)}
+    assert len(colours) > 50  # the spectrograms and grids drew, not a blank page
+
+
+def test_bitrate_ladder_on_rvq_lab_and_encodec(loaded, speech):
+    from explorer.core.experiments import bitrate_ladder
+
+    exp = bitrate_ladder(loaded("rvq-lab"), speech)
+    assert [r["codebooks"] for r in exp.table] == [1, 2, 4, 8, 16, 32]
+    assert all(s.audio is not None and s.audio.frames == speech.frames for s in exp.steps)
+    kbps = [r["kbps"] for r in exp.table]
+    assert kbps == sorted(kbps) and exp.table[-1]["stoi"] > exp.table[0]["stoi"]
+    exp = bitrate_ladder(loaded("encodec-24khz"), speech)
+    assert [r["codebooks"] for r in exp.table] == [1, 2, 4, 8, 16, 32]
+
+
+def test_semantic_vs_acoustic_on_mimi_and_explained_elsewhere(loaded, speech):
+    from explorer.core.experiments import semantic_vs_acoustic
+
+    exp = semantic_vs_acoustic(loaded("mimi"), speech)
+    assert [r["randomized"] for r in exp.table] == ["none", "codebook 0 (semantic)", "codebook 7 (last acoustic)"]
+    assert len({float(np.abs(s.audio.samples).sum()) for s in exp.steps}) == 3  # three different sounds
+    exp = semantic_vs_acoustic(loaded("rvq-lab"), speech)
+    assert "marks no codebook as semantic" in exp.intro
+    assert exp.table[1]["stoi"] < exp.table[2]["stoi"]  # rvq-lab's envelope codebook matters most
+
+
+def test_frame_rates_and_sequence_length(loaded, speech):
+    from explorer.core.experiments import frame_rates
+
+    exp = frame_rates([loaded("rvq-lab"), loaded("mimi"), loaded("snac-24khz")], speech)
+    by = {r["codec"]: r for r in exp.table}
+    assert by["mimi"]["frame_rates_hz"] == "12.5" and by["mimi"]["frames_in_10s"] == 125
+    assert by["snac-24khz"]["frame_rates_hz"].count("/") == 2  # three scales
+    assert by["rvq-lab"]["tokens_in_10s"] == pytest.approx(10 * 75 * 32, rel=0.02)
+    assert "shortest sequences" in exp.conclusion
+
+
+def test_codebook_transplant_takes_words_from_a(loaded, speech, german):
+    from explorer.core.experiments import transplant
+
+    for name in ("rvq-lab", "encodec-24khz"):
+        exp = transplant(loaded(name), speech, german, keep=1)
+        assert [r["tokens"] for r in exp.table] == ["A", "B", "A[:1] + B[1:]", "B[:1] + A[1:]"]
+        assert all(s.audio is not None for s in exp.steps)
+    exp = transplant(loaded("rvq-lab"), speech, german, keep=1)
+    assert exp.table[0]["stoi_vs_a"] > 0.9 and exp.table[1]["stoi_vs_b"] > 0.9
+
+
+def test_cli_compare_and_experiment(tmp_path, speech):
+    wav = tmp_path / "in.wav"
+    save_audio(wav, speech)
+    p = subprocess.run([sys.executable, "-m", "explorer", "compare", str(wav), "-c", "rvq-lab", "-c", "rvq-lab@8", "-o", str(tmp_path / "cmp")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert {f.name for f in (tmp_path / "cmp").iterdir()} == {"comparison.csv", "comparison.png", "report.html", "rvq-lab.wav", "rvq-lab-8.wav"}
+    assert (tmp_path / "cmp" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    p = subprocess.run([sys.executable, "-m", "explorer", "experiment", "ladder", str(wav), "-o", str(tmp_path / "ladder")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "Bitrate ladder" in p.stdout and len(list((tmp_path / "ladder").glob("*.wav"))) == 6
+    p = subprocess.run([sys.executable, "-m", "explorer", "compare", str(wav), "-c", "nonsense", "-o", str(tmp_path / "x")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 2 and "nonsense" in p.stderr
