@@ -325,22 +325,14 @@ def _plain_engine(name: str, device: str, bar: _Bar) -> Any:
     return Engine(load_codec(name, resolve_device(device), None, bar.download))
 
 
-def _codec_spec(text: str) -> tuple[str, int | None]:
-    name, _, n = text.partition("@")
-    try:
-        return name, int(n) if n else None
-    except ValueError:
-        raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.core.compare import compare, write_csv
+    from explorer.core.compare import compare, parse_spec, write_csv
     from explorer.core.report import comparison_png, html_report, write_bytes, write_text
 
     bar = _Bar()
     clip = load_audio(args.input)
-    specs = [_codec_spec(c) for c in args.codec]
+    specs = [parse_spec(c) for c in args.codec]
     engines = [(_plain_engine(name, args.device, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar(i / total, f"Comparing ({name})"))
     bar.close()

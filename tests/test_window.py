@@ -170,3 +170,38 @@ def test_a_long_clip_renders_and_pans(qtbot, window, tmp_path, speech):
     window.views.wave.setXRange(0, 480, padding=0)
     window.views.viewport().repaint()
     assert all(len(image.items) == 5 for image in window.views.grid_images)
+
+
+def test_classroom_compare_experiments_presentation(qtbot, window, speech_wav, tmp_path):
+    w = window
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.open_file(speech_wav)
+    dialog = w.open_compare()
+    names = [dialog.choices.item(i).text() for i in range(dialog.choices.count())]
+    assert "rvq-lab" in names and "rvq-lab@8" in names
+    dialog.run_compare(["rvq-lab", "rvq-lab@4"])
+    qtbot.waitUntil(lambda: len(dialog.results) == 2, timeout=120_000)
+    assert dialog.table.rowCount() == 2 and not dialog.picture.pixmap().isNull()
+    dialog.play_row(1)  # key B
+    assert w.foreign_audio and w.player.tracks
+    dialog.export(tmp_path)
+    assert {p.name for p in tmp_path.iterdir()} >= {"comparison.csv", "comparison.png", "report.html"}
+    dialog.close()
+
+    w.experiments.show()
+    w.experiments.start("ladder")
+    qtbot.waitUntil(lambda: w.experiments.experiment is not None, timeout=120_000)
+    assert w.experiments.steps.count() == 6 and "Bitrate ladder" in w.experiments.narration.toPlainText()
+    w.experiments.play_step(2)
+
+    w.presentation_action.setChecked(True)
+    w.toggle_presentation()
+    assert w.isFullScreen() and w.font().pointSize() == 16
+    w.toggle_help()
+    assert w.help_overlay.isVisible()
+    w.panel.toggle(3, "mute")
+    w.reset_demo()
+    assert w.panel.edits.is_identity and not w.help_overlay.isVisible() and not w.foreign_audio
+    w.presentation_action.setChecked(False)
+    w.toggle_presentation()
+    assert not w.isFullScreen()

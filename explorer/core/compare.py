@@ -43,6 +43,17 @@ def tokens_per_second(enc: Encoding) -> float:
     return sum(len(c) for c in enc.codes) / enc.duration
 
 
+def parse_spec(text: str) -> tuple[str, int | None]:
+    """``NAME`` or ``NAME@CODEBOOKS`` (``rvq-lab@8``) as (name, codebooks or None)."""
+    from explorer.core.errors import ExplorerError
+
+    name, _, n = text.partition("@")
+    try:
+        return name, int(n) if n else None
+    except ValueError:
+        raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
+
+
 def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> Compared:
     t = time.perf_counter()
     enc = engine.encode(clip, n_codebooks)

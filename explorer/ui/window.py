@@ -28,8 +28,11 @@ from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_
 from explorer.core.audio import Clip, save_audio
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
-from explorer.core.session import CodecChoice, Decoded, Session
+from explorer.core import experiments
+from explorer.core.resources import resource
+from explorer.core.session import CodecChoice, Decoded, Session, open_engine
 from explorer.core.tokens import save_tokens
+from explorer.ui.classroom import CompareDialog, ExperimentsDock
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.grid_data import GridData
 from explorer.ui.live_view import LiveViews
@@ -47,6 +50,11 @@ A  switch original / reconstruction
 1-9  mute codebook 0-8
 R  reset all edits
 Ctrl+L  start / stop live microphone mode
+Ctrl+K  compare codecs on this clip (then A, B, C… play each)
+F9  the experiments panel (Enter plays a step)
+F11  presentation mode (full screen, large type)
+F1  this help over the window
+Home  reset the demo: stop, clear edits, back to the start
 Ctrl+O  open a file
 Ctrl+E  export the reconstruction
 Click a view  seek; drag in the waveform with Loop on  loop a region"""
@@ -194,8 +202,26 @@ class MainWindow(QMainWindow):
         m.addAction("Export &picture (PNG)…", self.export_png)
         m.addSeparator()
         m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
+        t = self.menuBar().addMenu("&Classroom")
+        t.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
+        self.experiments = ExperimentsDock(self.run_experiment, self.play_clip)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.experiments)
+        self.experiments.hide()
+        toggle = self.experiments.toggleViewAction()
+        toggle.setShortcut(QKeySequence("F9"))
+        t.addAction(toggle)
+        self.presentation_action = t.addAction("&Presentation mode", QKeySequence("F11"), self.toggle_presentation)
+        self.presentation_action.setCheckable(True)
+        t.addAction("&Reset demo", QKeySequence("Home"), self.reset_demo)
         h = self.menuBar().addMenu("&Help")
-        h.addAction("&Keyboard shortcuts", lambda: QMessageBox.information(self, "Keyboard shortcuts", SHORTCUTS))
+        h.addAction("&Keyboard shortcuts", QKeySequence("F1"), self.toggle_help)
+        self.help_overlay = QLabel(SHORTCUTS, self)
+        self.help_overlay.setStyleSheet("background: rgba(10, 12, 16, 225); color: white; padding: 24px; "
+                                        "font-size: 20px; font-family: monospace; border-radius: 8px;")
+        self.help_overlay.hide()
+        self.engines: dict[str, Any] = {}
+        """Codecs for the classroom tools, apart from the inference worker's (never two threads on one model)."""
+        self.foreign_audio = False
         self.setAcceptDrops(True)
         self.resize(1500, 900)
 
@@ -346,6 +372,7 @@ class MainWindow(QMainWindow):
         if not self.player.is_open:
             self.statusBar().showMessage(self.playback_reason or "No audio output.", 5000)
             return
+        self._restore_tracks()
         if self.player.playing:
             self.player.pause()
         else:
@@ -409,6 +436,111 @@ class MainWindow(QMainWindow):
             w.setEnabled(False)
             w.setToolTip(self.playback_reason)
         self.statusBar().showMessage(self.playback_reason)
+
+    # ------------------------------------------------------------ classroom
+    def classroom_engine(self, name: str) -> Any:
+        if name not in self.engines:
+            self.engines[name] = open_engine(CodecChoice(name, device=self.device_box.currentText()))
+        return self.engines[name]
+
+    def current_clip(self) -> tuple[Clip, str]:
+        if self.original is not None:
+            return self.original, self.session.path.name if self.session.path else "clip"
+        path = resource("clips", "speech_en.wav")
+        from explorer.core.audio import load_audio
+
+        return load_audio(path), path.name
+
+    def open_compare(self) -> CompareDialog:
+        clip, title = self.current_clip()
+        dialog = CompareDialog(self, clip, title, self.classroom_engine, self.play_clip)
+        dialog.show()
+        self.compare_dialog = dialog
+        return dialog
+
+    def run_experiment(self, name: str) -> experiments.Experiment:
+        """Run experiment ``name`` on the open clip with the chosen codec (worker thread)."""
+        clip, _ = self.current_clip()
+        codec = self.codec_box.currentData()
+        engine = self.classroom_engine(codec)
+        if name == "ladder":
+            return experiments.bitrate_ladder(engine, clip)
+        if name == "semantic":
+            return experiments.semantic_vs_acoustic(engine, clip)
+        if name == "frame-rates":
+            from explorer.ui.classroom import usable_codecs
+
+            return experiments.frame_rates([self.classroom_engine(n) for n in usable_codecs()], clip)
+        from explorer.core.audio import load_audio
+
+        return experiments.transplant(engine, clip, load_audio(resource("clips", "speech_de.wav")))
+
+    def play_clip(self, clip: Clip) -> None:
+        """Play a clip from a classroom tool through the window's player (the file view reloads after)."""
+        if not self.player.is_open:
+            self.statusBar().showMessage(self.playback_reason or "No audio output.", 5000)
+            return
+        self.player.stop()
+        self.player.load(clip.samples, clip.sample_rate)
+        self.player.source = "original"
+        self.foreign_audio = True
+        self.player.play()
+
+    def _restore_tracks(self) -> None:
+        if self.foreign_audio and self.original is not None:
+            self.player.load(self.original.samples, self.original.sample_rate)
+            if self.decoded is not None:
+                self.player.set_reconstruction(self.decoded.clip.samples)
+            self._ab_toggled(self.ab_button.isChecked())
+        self.foreign_audio = False
+
+    def toggle_presentation(self) -> None:
+        """Full screen, large type, a thick playhead: for a projector."""
+        on = self.presentation_action.isChecked()
+        font = self.font()
+        font.setPointSize(16 if on else 10)
+        self.setFont(font)
+        for line in self.views.playheads:
+            line.setPen(line.pen.color(), width=5 if on else 2)
+        self.views.setBackground("#000000" if on else "#16181d")
+        self.panel.table.verticalHeader().setDefaultSectionSize(30 if on else 20)
+        if on:
+            self.showFullScreen()
+        else:
+            self.showNormal()
+
+    def toggle_help(self) -> None:
+        if self.help_overlay.isVisible():
+            self.help_overlay.hide()
+            return
+        self._place_help()
+        self.help_overlay.raise_()
+        self.help_overlay.show()
+
+    def _place_help(self) -> None:
+        self.help_overlay.adjustSize()
+        self.help_overlay.move(max(0, (self.width() - self.help_overlay.width()) // 2),
+                               max(0, (self.height() - self.help_overlay.height()) // 2))
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if self.help_overlay.isVisible():
+            self._place_help()
+
+    def reset_demo(self) -> None:
+        """Stop, clear every edit, hear the reconstruction from the start."""
+        if self.live is not None:
+            self.stop_live()
+        self.stop()
+        self._restore_tracks()
+        if self.ab_button.isChecked():
+            self.ab_button.setChecked(False)
+        self.help_overlay.hide()
+        if self.grid is not None:
+            self.panel.set_edits(Edits(seed=self.panel.edits.seed), announce=True)
+        self.player.seek(0.0)
+        self.views.set_playhead(0.0)
+        self.statusBar().showMessage("Demo reset: no edits, back to the start.", 4000)
 
     # ------------------------------------------------------------ live mode
     def _fill_inputs(self) -> None:
@@ -544,6 +676,7 @@ class MainWindow(QMainWindow):
         self.decoded = None
         self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.player.load(clip.samples, clip.sample_rate)
+        self.foreign_audio = False
         name = self.session.path.name if self.session.path else "clip"
         self.setWindowTitle(f"Codec Explorer — {name}")
         notes = "; ".join(clip.notes)
@@ -568,14 +701,16 @@ class MainWindow(QMainWindow):
     def _on_partial(self, request: DecodeRequest, at: int, samples: np.ndarray) -> None:
         if request.edits != self.panel.edits:
             return
-        self.player.splice_reconstruction(at, samples)
+        if not self.foreign_audio:
+            self.player.splice_reconstruction(at, samples)
         self._note_sound(request)
 
     def _on_decoded(self, request: DecodeRequest, decoded: Decoded, spectra: Spectra) -> None:
         if request.edits != self.panel.edits:
             return
         self.decoded = decoded
-        self.player.set_reconstruction(decoded.clip.samples)
+        if not self.foreign_audio:
+            self.player.set_reconstruction(decoded.clip.samples)
         self._note_sound(request)
         self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate, spectra)
         self._refresh_metrics()
@@ -627,6 +762,21 @@ class MainWindow(QMainWindow):
             parts.append(f"edit→sound {self.edit_to_sound_ms:.0f} ms")
         self.metrics_label.setText("   ".join(parts))
 
+    def _show_occurrences(self, x: float, y: float) -> None:
+        """Where else the clicked token occurs in its codebook (token statistics)."""
+        grid = self.grid
+        if grid is None or not 0 <= y < grid.n_codebooks:
+            return
+        k = grid.n_codebooks - 1 - int(y)
+        f = int(np.searchsorted(grid.times[k], x, side="right")) - 1
+        if not 0 <= f < len(grid.codes[k]):
+            return
+        token = int(grid.codes[k][f])
+        where = np.flatnonzero(grid.codes[k] == token)
+        times = ", ".join(f"{grid.times[k][i]:.2f}" for i in where[:12]) + (" …" if len(where) > 12 else "")
+        self.statusBar().showMessage(f"codebook {k}, token {token}: {len(where)} of {len(grid.codes[k])} frames, at {times} s "
+                                     f"(entropy {grid.stats[k].entropy_bits:.1f} bits, {100 * grid.stats[k].utilization:.0f}% of codes used)", 15000)
+
     def _hover(self, pos: Any) -> None:
         vb = self.views.grid.getViewBox()
         if self.views.grid.sceneBoundingRect().contains(pos):
@@ -637,6 +787,9 @@ class MainWindow(QMainWindow):
     def _clicked(self, event: Any) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.original is None:
             return
+        if self.grid is not None and self.views.grid.sceneBoundingRect().contains(event.scenePos()):
+            p = self.views.grid.getViewBox().mapSceneToView(event.scenePos())
+            self._show_occurrences(p.x(), p.y())
         for plot in (self.views.wave, self.views.spec, self.views.grid):
             if plot.sceneBoundingRect().contains(event.scenePos()):
                 x = plot.getViewBox().mapSceneToView(event.scenePos()).x()

@@ -1,0 +1,228 @@
+"""Classroom tools in the window: the codec comparison dialog and the guided-experiments panel.
+
+Both run their work (core/compare.py, core/experiments.py) on a :class:`TaskThread` and only show
+results; sounds are played through the window's player, one key per codec or step.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox, QDialog, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
+    QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget,
+)
+
+from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
+from explorer.core.audio import Clip
+from explorer.core.compare import Compared, compare, parse_spec, write_csv
+from explorer.core.errors import ExplorerError
+from explorer.core.experiments import EXPERIMENTS, Experiment
+from explorer.core.report import comparison_png, html_report, write_bytes, write_text
+
+log = logging.getLogger(__name__)
+CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
+
+
+class TaskThread(QThread):
+    """Run one callable off the GUI thread; its result or its error comes back by signal."""
+
+    done = Signal(object)
+    failed = Signal(str)
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def run(self) -> None:
+        try:
+            self.done.emit(self.fn())
+        except ExplorerError as exc:
+            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, logged in full
+            log.error("%s", traceback.format_exc())
+            self.failed.emit(f"{type(exc).__name__}: {exc}")
+
+
+def usable_codecs() -> list[str]:
+    return [n for n in CODEC_NAMES if n == DEFAULT_CODEC or weights_available(n)]
+
+
+def _fill_table(table: QTableWidget, rows: list[dict[str, Any]]) -> None:
+    keys = list(rows[0]) if rows else []
+    table.setColumnCount(len(keys))
+    table.setHorizontalHeaderLabels(keys)
+    table.setRowCount(len(rows))
+    for i, row in enumerate(rows):
+        for j, k in enumerate(keys):
+            table.setItem(i, j, QTableWidgetItem(str(row[k])))
+    table.resizeColumnsToContents()
+
+
+class CompareDialog(QDialog):
+    """Pick codecs, compare them on the open clip, play each with a key (A, B, C, ...), export."""
+
+    def __init__(self, parent: QWidget, clip: Clip, title: str, engine_for: Callable[[str], Any],
+                 play: Callable[[Clip], None]) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Compare codecs — {title}")
+        self.clip, self.title, self.engine_for, self.play = clip, title, engine_for, play
+        self.results: list[Compared] = []
+        self.thread: TaskThread | None = None
+        layout = QVBoxLayout(self)
+        self.choices = QListWidget()
+        for name in usable_codecs():
+            info = entry(name).info()
+            for n in (info.default_codebooks, *[c for c in info.codebook_choices if c != info.default_codebooks]):
+                item = QListWidgetItem(name if n == info.default_codebooks else f"{name}@{n}")
+                item.setCheckState(CHECKED if item.text() in (DEFAULT_CODEC, "encodec-24khz", "mimi") else UNCHECKED)
+                self.choices.addItem(item)
+        self.choices.setMaximumHeight(130)
+        layout.addWidget(QLabel("Codecs with weights on this computer, at each bandwidth (NAME@codebooks):"))
+        layout.addWidget(self.choices)
+        row = QHBoxLayout()
+        self.run_button = QPushButton("Compare")
+        self.status = QLabel("")
+        row.addWidget(self.run_button)
+        row.addWidget(self.status, 1)
+        layout.addLayout(row)
+        self.table = QTableWidget(0, 0)
+        layout.addWidget(self.table, 1)
+        self.picture = QLabel("The original's spectrogram, then each codec's spectrogram and token grid, on one time axis.")
+        scroll = QScrollArea()
+        scroll.setWidget(self.picture)
+        scroll.setWidgetResizable(True)
+        layout.addWidget(scroll, 2)
+        exports = QHBoxLayout()
+        self.export_button = QPushButton("Export PNG, CSV and HTML report…")
+        self.export_button.setEnabled(False)
+        exports.addWidget(QLabel("Keys A, B, C… play each codec; O plays the original."))
+        exports.addStretch(1)
+        exports.addWidget(self.export_button)
+        layout.addLayout(exports)
+        self.run_button.clicked.connect(self.run_compare)
+        self.export_button.clicked.connect(lambda: self.export())
+        for i in range(26):
+            QShortcut(QKeySequence(chr(ord("A") + i)), self, activated=lambda i=i: self.play_row(i))
+        QShortcut(QKeySequence("O"), self, activated=lambda: self.play(self.clip))
+        self.resize(1100, 800)
+
+    def checked(self) -> list[str]:
+        return [self.choices.item(i).text() for i in range(self.choices.count())
+                if self.choices.item(i).checkState() == CHECKED]
+
+    def run_compare(self, names: list[str] | None = None) -> None:
+        names = names or self.checked()
+        if not names:
+            self.status.setText("Tick at least one codec.")
+            return
+        self.run_button.setEnabled(False)
+        self.status.setText(f"Encoding and decoding with {', '.join(names)}…")
+        clip, engine_for = self.clip, self.engine_for
+        specs = [parse_spec(n) for n in names]
+        self.thread = TaskThread(lambda: compare([(engine_for(n), k) for n, k in specs], clip))
+        self.thread.done.connect(self._done)
+        self.thread.failed.connect(self._failed)
+        self.thread.start()
+
+    def _done(self, results: list[Compared]) -> None:
+        self.results = results
+        _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)])
+        pixmap = QPixmap()
+        pixmap.loadFromData(comparison_png(self.clip, results), "PNG")
+        self.picture.setPixmap(pixmap)
+        self.run_button.setEnabled(True)
+        self.export_button.setEnabled(True)
+        self.status.setText(f"Compared {len(results)} codecs. Press A–{chr(ord('A') + len(results) - 1)} to listen.")
+
+    def _failed(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.status.setText(message)
+        QMessageBox.warning(self, "Comparison failed", message)
+
+    def play_row(self, i: int) -> None:
+        if i < len(self.results):
+            self.play(self.results[i].reconstruction)
+            self.status.setText(f"Playing {self.results[i].row.codec}")
+
+    def export(self, folder: Path | None = None) -> None:
+        if folder is None:
+            chosen = QFileDialog.getExistingDirectory(self, "Export the comparison to a folder", str(Path.home()))
+            if not chosen:
+                return
+            folder = Path(chosen)
+        try:
+            write_csv([r.row for r in self.results], folder / "comparison.csv")
+            write_bytes(folder / "comparison.png", comparison_png(self.clip, self.results))
+            write_text(folder / "report.html", html_report(f"Codec comparison: {self.title}", self.clip, self.results))
+        except (OSError, ExplorerError) as exc:
+            QMessageBox.warning(self, "Export failed", str(exc))
+            return
+        self.status.setText(f"Wrote comparison.csv, comparison.png and report.html to {folder}")
+
+
+class ExperimentsDock(QDockWidget):
+    """Pick an experiment, run it on the open clip, read the narration, play each step (Enter or 1–9)."""
+
+    def __init__(self, run: Callable[[str], Experiment], play: Callable[[Clip], None]) -> None:
+        super().__init__("Experiments")
+        self.setObjectName("experiments")
+        self.run_fn, self.play = run, play
+        self.experiment: Experiment | None = None
+        self.thread: TaskThread | None = None
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        self.choice = QComboBox()
+        for key, text in EXPERIMENTS.items():
+            self.choice.addItem(text, key)
+        self.run_button = QPushButton("Run")
+        row = QHBoxLayout()
+        row.addWidget(self.choice, 1)
+        row.addWidget(self.run_button)
+        layout.addLayout(row)
+        self.narration = QTextBrowser()
+        layout.addWidget(self.narration, 2)
+        self.steps = QListWidget()
+        self.steps.setToolTip("Double-click or press Enter to hear a step")
+        layout.addWidget(self.steps, 1)
+        self.table = QTableWidget(0, 0)
+        layout.addWidget(self.table, 1)
+        self.setWidget(body)
+        self.run_button.clicked.connect(lambda: self.start(self.choice.currentData()))
+        self.steps.itemActivated.connect(lambda item: self.play_step(self.steps.row(item)))
+
+    def start(self, name: str) -> None:
+        self.run_button.setEnabled(False)
+        self.narration.setPlainText(f"Running “{EXPERIMENTS[name]}”…")
+        self.thread = TaskThread(lambda: self.run_fn(name))
+        self.thread.done.connect(self._done)
+        self.thread.failed.connect(self._failed)
+        self.thread.start()
+
+    def _done(self, exp: Experiment) -> None:
+        self.experiment = exp
+        self.run_button.setEnabled(True)
+        text = [f"<h3>{exp.title}</h3><p>{exp.intro}</p><ol>"]
+        text += [f"<li>{s.narration}</li>" for s in exp.steps]
+        text += [f"</ol><p><b>{exp.conclusion}</b></p>"]
+        self.narration.setHtml("".join(text))
+        self.steps.clear()
+        for i, s in enumerate(exp.steps, 1):
+            self.steps.addItem(f"{i}. {s.label}" + ("  ▶" if s.audio is not None else ""))
+        _fill_table(self.table, exp.table)
+
+    def _failed(self, message: str) -> None:
+        self.run_button.setEnabled(True)
+        self.narration.setPlainText(f"The experiment could not run: {message}")
+
+    def play_step(self, i: int) -> None:
+        if self.experiment is not None and 0 <= i < len(self.experiment.steps):
+            audio = self.experiment.steps[i].audio
+            if audio is not None:
+                self.play(audio)
