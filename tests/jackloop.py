@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import subprocess
 import time
+from typing import Iterator
 
 from explorer.audio_io.playback import Player
 from explorer.core.audio import Clip
@@ -53,3 +56,26 @@ def feed(clip: Clip, before: dict[str, list[str]]) -> Player:
         subprocess.run(["jack_connect", outputs[0], port], check=True)
     player.play()
     return player
+
+
+@contextlib.contextmanager
+def own_server(name: str, **env_extra: str) -> Iterator[tuple[dict[str, str], subprocess.Popen[bytes]]]:
+    """A JACK dummy server of our own (the test may stop it: the device vanishes); yields (env, server)."""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": name, "JACK_NO_AUDIO_RESERVATION": "1", **env_extra}
+    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            if subprocess.run(["jack_lsp"], env=env, capture_output=True).returncode == 0:
+                break
+            time.sleep(0.1)
+        yield env, server
+    finally:
+        if server.poll() is None:
+            server.kill()
+
+
+def unplug(server: subprocess.Popen[bytes]) -> None:
+    """Stop the server: every stream on it loses its device mid-stream."""
+    server.terminate()
+    server.wait(10)

@@ -7,11 +7,9 @@ the live input), the grid scrolls, an edit changes what is heard, and the take o
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -122,25 +120,13 @@ os._exit(0)  # PortAudio's teardown can block forever on a vanished JACK server
 
 @pytest.mark.skipif(shutil.which("jackd") is None, reason="needs jackd (Debian jackd2)")
 def test_unplugging_mid_take_keeps_the_window_running_and_the_take_saved(tmp_path):
-    env = {**os.environ, "JACK_DEFAULT_SERVER": "codec-explorer-unplug-window", "JACK_NO_AUDIO_RESERVATION": "1",
-           "QT_QPA_PLATFORM": "offscreen"}
-    server = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            if subprocess.run(["jack_lsp"], env=env, capture_output=True).returncode == 0:
-                break
-            time.sleep(0.1)
+    with jackloop.own_server("codec-explorer-unplug-window", QT_QPA_PLATFORM="offscreen") as (env, server):
         app = subprocess.Popen([sys.executable, "-c", UNPLUG_SCRIPT, str(tmp_path)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert app.stdout is not None
         assert app.stdout.readline().strip() == "RUNNING", app.communicate()[1][-3000:]
-        server.terminate()  # the audio device vanishes mid-take
-        server.wait(10)
+        jackloop.unplug(server)  # the audio device vanishes mid-take
         out, err = app.communicate(timeout=120)
-    finally:
-        if server.poll() is None:
-            server.kill()
     result = json.loads(out.strip().splitlines()[-1])
     assert result["alive"], err[-3000:]
     assert any("stopped delivering audio" in text and "saved" in text for text in result["warnings"]), result

@@ -12,6 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
+import numpy as np
 from PySide6.QtCore import Qt, QThread, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
@@ -25,6 +26,7 @@ from explorer.core.compare import Compared, compare, parse_spec, write_csv
 from explorer.core.errors import ExplorerError
 from explorer.core.experiments import EXPERIMENTS, Experiment
 from explorer.core.report import comparison_png, html_report, write_bytes, write_text
+from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)
 CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
@@ -165,6 +167,49 @@ class CompareDialog(QDialog):
             QMessageBox.warning(self, "Export failed", str(exc))
             return
         self.status.setText(f"Wrote comparison.csv, comparison.png and report.html to {folder}")
+
+
+class TokenStatsDialog(QDialog):
+    """Per codebook: how often each token is used (a histogram, most used first), entropy and utilization."""
+
+    def __init__(self, parent: QWidget, grid: GridData) -> None:
+        super().__init__(parent)
+        import pyqtgraph as pg
+
+        self.setWindowTitle(f"Token statistics — {grid.info.name}")
+        self.grid = grid
+        layout = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.codebook = QComboBox()
+        for k in range(grid.n_codebooks):
+            self.codebook.addItem(f"codebook {k} ({grid.info.role(k)})", k)
+        self.summary = QLabel("")
+        row.addWidget(self.codebook)
+        row.addWidget(self.summary, 1)
+        layout.addLayout(row)
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "tokens, most used first")
+        self.plot.setLabel("left", "frames")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=1.0, brush="#7aa2f7")
+        self.plot.addItem(self.bars)
+        layout.addWidget(self.plot, 1)
+        self.codebook.currentIndexChanged.connect(lambda _: self.show_codebook(self.codebook.currentData()))
+        self.show_codebook(0)
+        self.resize(800, 450)
+
+    def show_codebook(self, k: int) -> None:
+        codes = self.grid.codes[k]
+        counts = np.bincount(codes, minlength=self.grid.info.codebook_size)
+        ranked = np.sort(counts)[::-1]
+        used = int((counts > 0).sum())
+        self.counts = counts
+        self.bars.setOpts(x=np.arange(used), height=ranked[:used], width=1.0)
+        self.plot.setXRange(0, max(used, 1), padding=0.02)
+        st = self.grid.stats[k]
+        top = int(np.argmax(counts)) if len(codes) else 0
+        self.summary.setText(f"{used} of {self.grid.info.codebook_size} tokens used ({100 * st.utilization:.0f}%), "
+                             f"entropy {st.entropy_bits:.2f} of {np.log2(self.grid.info.codebook_size):.0f} bits; "
+                             f"most used: token {top} ({counts[top]} of {len(codes)} frames)")
 
 
 class ExperimentsDock(QDockWidget):

@@ -143,6 +143,9 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._grid: GridData | None = None
         self._palette = token_palette(16)
         self._groups: list[list[int]] = []
+        self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
+        self.occurrences.setZValue(10)
+        self.grid.addItem(self.occurrences)
 
     # ------------------------------------------------------------ waveform and spectrogram
     def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
@@ -175,6 +178,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------ token grid
     def show_grid(self, grid: GridData, edits: Edits) -> None:
         self._grid = grid
+        self.occurrences.clear()
         if len(self._palette) != grid.info.codebook_size:
             self._palette = token_palette(grid.info.codebook_size)
         for image in self.grid_images:
@@ -232,6 +236,15 @@ class TimeViews(pg.GraphicsLayoutWidget):
         if f < 0 or f >= len(times):
             return None
         return f"codebook {k} ({grid.info.role(k)}) · frame {f} · {times[f]:.3f} s · token {grid.codes[k][f]}"
+
+    def mark_occurrences(self, k: int, frames: np.ndarray) -> None:
+        """Outline codebook ``k``'s cells at ``frames`` (where a clicked token occurs); empty clears."""
+        grid = self._grid
+        if grid is None or len(frames) == 0:
+            self.occurrences.clear()
+            return
+        x = grid.times[k][frames] + grid.step[k] / 2
+        self.occurrences.setData(x=x, y=np.full(len(x), grid.n_codebooks - k - 0.5))
 
     def set_playhead(self, seconds: float) -> None:
         for line in self.playheads:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
     QSlider, QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget,
@@ -32,7 +32,7 @@ from explorer.core import experiments
 from explorer.core.resources import resource
 from explorer.core.session import CodecChoice, Decoded, Session, open_engine
 from explorer.core.tokens import save_tokens
-from explorer.ui.classroom import CompareDialog, ExperimentsDock
+from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.grid_data import GridData
 from explorer.ui.live_view import LiveViews
@@ -51,6 +51,8 @@ A  switch original / reconstruction
 R  reset all edits
 Ctrl+L  start / stop live microphone mode
 Ctrl+K  compare codecs on this clip (then A, B, C… play each)
+Ctrl+T  token statistics: a histogram of each codebook's token use
+Click a grid cell  outline where else that token occurs
 F9  the experiments panel (Enter plays a step)
 F11  presentation mode (full screen, large type)
 F1  this help over the window
@@ -204,6 +206,7 @@ class MainWindow(QMainWindow):
         m.addAction("&Quit", QKeySequence.StandardKey.Quit, self.close)
         t = self.menuBar().addMenu("&Classroom")
         t.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
+        t.addAction("&Token statistics…", QKeySequence("Ctrl+T"), self.open_token_stats)
         self.experiments = ExperimentsDock(self.run_experiment, self.play_clip)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.experiments)
         self.experiments.hide()
@@ -456,6 +459,15 @@ class MainWindow(QMainWindow):
         dialog = CompareDialog(self, clip, title, self.classroom_engine, self.play_clip)
         dialog.show()
         self.compare_dialog = dialog
+        return dialog
+
+    def open_token_stats(self) -> TokenStatsDialog | None:
+        if self.grid is None:
+            self.statusBar().showMessage("Open a clip first: the statistics are of its tokens.", 5000)
+            return None
+        dialog = TokenStatsDialog(self, self.grid)
+        dialog.show()
+        self.token_dialog = dialog
         return dialog
 
     def run_experiment(self, name: str) -> experiments.Experiment:
@@ -773,6 +785,7 @@ class MainWindow(QMainWindow):
             return
         token = int(grid.codes[k][f])
         where = np.flatnonzero(grid.codes[k] == token)
+        self.views.mark_occurrences(k, where)
         times = ", ".join(f"{grid.times[k][i]:.2f}" for i in where[:12]) + (" …" if len(where) > 12 else "")
         self.statusBar().showMessage(f"codebook {k}, token {token}: {len(where)} of {len(grid.codes[k])} frames, at {times} s "
                                      f"(entropy {grid.stats[k].entropy_bits:.1f} bits, {100 * grid.stats[k].utilization:.0f}% of codes used)", 15000)
