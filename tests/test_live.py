@@ -84,6 +84,7 @@ def test_a_codec_that_falls_behind_drops_whole_blocks_and_the_take_stays_aligned
     """The degrade path, without devices: three seconds arrive at once (as after a slow step)."""
     from explorer.audio_io.capture import RingBuffer
     from explorer.audio_io.live_run import LiveRun, live_status
+    from explorer.audio_io.take import TakeWriter
     from explorer.core.audio import StreamResampler, load_audio
     from explorer.core.tokens import load_tokens
 
@@ -93,6 +94,7 @@ def test_a_codec_that_falls_behind_drops_whole_blocks_and_the_take_stays_aligned
     run.capture.rate = rate
     run.capture.ring = RingBuffer(1, 10 * rate)
     run.to_codec = StreamResampler(rate, rate, 1)
+    run.take = TakeWriter(tmp_path / "take", rate, rate, 1, run._write_tokens)
     x = np.tile(speech.samples, (1, 2))[:, : 3 * rate]
     run.capture.ring.write(x.T)
     assert run.poll()

@@ -2,7 +2,8 @@
 
 Call :meth:`LiveRun.poll` repeatedly from one worker thread (the CLI's loop, or the window's live
 worker). It never blocks on the audio threads. :meth:`LiveRun.stop` always writes what was captured
-(input, reconstruction, tokens) when a folder was given, also when the input device vanished.
+(input, reconstruction, tokens) when a folder was given, also when the input device vanished; while
+running, :class:`TakeWriter` keeps the take on disk up to the last second, so even a kill loses little.
 
 When compute cannot keep up (DAC on a CPU), audio waits in the capture ring and each poll finds more
 of it. Beyond ``max_backlog`` seconds the oldest whole blocks are dropped unprocessed: the take keeps
@@ -24,7 +25,8 @@ import numpy as np
 from explorer.audio_io.capture import Capture
 from explorer.audio_io.monitor import Monitor
 from explorer.audio_io.streams import same_device
-from explorer.core.audio import Clip, StreamResampler, save_audio
+from explorer.audio_io.take import TakeWriter
+from explorer.core.audio import StreamResampler
 from explorer.core.edits import Edits
 from explorer.core.engine import Encoding, Engine
 from explorer.core.errors import ExplorerError
@@ -105,9 +107,9 @@ class LiveRun:
         self.out = Monitor()
         self.live: LiveCodec = live_codec(self.engine, self.codebooks, self.edits, self.block_seconds)
         self.stats = LiveStats()
-        self.inputs: list[FloatArray] = []
-        self.outputs: list[FloatArray] = []
+        self.captured_frames = 0
         self.codes: list[list[IntArray]] = []
+        self.take: TakeWriter | None = None
         self.device_lost = False
         self.monitor_error = ""
         self.edit_log: list[tuple[int, Edits]] = []
@@ -122,6 +124,8 @@ class LiveRun:
         info = self.engine.info
         self.capture.open(self.input_device)
         self.to_codec = StreamResampler(self.capture.rate, info.sample_rate, 1)
+        if self.record is not None:
+            self.take = TakeWriter(self.record, self.capture.rate, info.sample_rate, info.channels, self._write_tokens)
         try:
             self.out.open(self.output_device)
         except ExplorerError as exc:
@@ -163,7 +167,7 @@ class LiveRun:
                 return False
             return True
         self._last_input = taken
-        self.inputs.append(block)
+        self.captured_frames += block.shape[1]
         if self.monitor == "input":
             self._to_monitor(self._resamplers["input"].push(block[:1]), block.shape[1] / self.capture.rate)
         rate = self.engine.info.sample_rate
@@ -185,7 +189,8 @@ class LiveRun:
                 self._to_monitor(self._resamplers["reconstruction"].push(s.audio[:1]), self.live.block / rate)
             self._note_latency(taken, ahead)
         self.codes += codes
-        self.outputs += audio
+        if self.take is not None:
+            self.take.add(block, audio)
         if self.views:
             new = [np.concatenate([c[k] for c in codes]) for k in range(self.live.n)] if codes else []
             out = np.concatenate([a[0] for a in audio]) if audio else np.zeros(0, np.float32)
@@ -230,33 +235,30 @@ class LiveRun:
         return out
 
     def stop(self) -> Path | None:
-        """Write the take (if recording), then close the devices. Returns the folder written."""
+        """Finish the take (if recording), then close the devices. Returns the take's folder."""
         try:
-            return self._save()
+            if self.take is None:
+                return None
+            self.take.close()
+            return self.record if self.captured_frames else None
         finally:
             self.capture.close()
             self.out.close()
             if isinstance(self.live, MimiLive):
                 self.live.close()
 
-    def _save(self) -> Path | None:
-        if self.record is None or not self.inputs:
-            return None
+    def _write_tokens(self, path: Path) -> None:
+        """The take's tokens so far, written atomically (the take writer calls this once a second)."""
+        if not self.codes:
+            return
         info = self.engine.info
-        self.record.mkdir(parents=True, exist_ok=True)
-        captured = np.concatenate(self.inputs, axis=1)
-        save_audio(self.record / "input.wav", Clip(captured, self.capture.rate))
-        if self.outputs:
-            recon = np.concatenate(self.outputs, axis=1)
-            save_audio(self.record / "reconstruction.wav", Clip(recon, info.sample_rate))
-            codes = [np.concatenate([c[k] for c in self.codes]) for k in range(len(self.codes[0]))]
-            frames = len(codes[0]) * info.stride(0)
-            samples = frames * info.hop_length
-            enc = Encoding(info, codes, [{"frames": frames}], info.sample_rate, samples, samples)
-            meta = enc.meta(self.edits)
-            meta["live_skipped_seconds"] = round(self.stats.skipped_seconds, 3)
-            save_tokens(self.record / "tokens.npz", codes, meta)
-        return self.record
+        codes = [np.concatenate([c[k] for c in self.codes]) for k in range(len(self.codes[0]))]
+        frames = len(codes[0]) * info.stride(0)
+        samples = frames * info.hop_length
+        enc = Encoding(info, codes, [{"frames": frames}], info.sample_rate, samples, samples)
+        meta = enc.meta(self.edits)
+        meta["live_skipped_seconds"] = round(self.stats.skipped_seconds, 3)
+        save_tokens(path, codes, meta)
 
     @property
     def latency_ms(self) -> float:

@@ -1,0 +1,58 @@
+"""A live take written to disk as it happens, so a crash or a kill loses at most the last second.
+
+``input.wav`` and ``reconstruction.wav`` grow block by block and are flushed (data and WAV header)
+every :data:`FLUSH_SECONDS`; ``tokens.npz`` is rewritten atomically at the same pace. Closing writes
+the final tokens. Runs on the live worker thread, never in an audio callback.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import soundfile as sf
+
+from explorer.core.errors import AudioError
+from explorer.core.types import FloatArray
+
+FLUSH_SECONDS = 1.0
+
+
+class TakeWriter:
+    def __init__(self, folder: Path, input_rate: int, output_rate: int, channels: int,
+                 write_tokens: Callable[[Path], None]) -> None:
+        self.folder = folder
+        self.write_tokens = write_tokens
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.input: Any = sf.SoundFile(str(folder / "input.wav"), "w", input_rate, 1, subtype="FLOAT")
+            self.output: Any = sf.SoundFile(str(folder / "reconstruction.wav"), "w", output_rate, channels, subtype="FLOAT")
+        except (OSError, sf.LibsndfileError) as exc:
+            raise AudioError(f"Cannot record the take to '{folder}': {exc}") from exc
+        self._last_flush = time.perf_counter()
+        self.input_frames = 0
+
+    def add(self, captured: FloatArray | None, decoded: list[FloatArray]) -> None:
+        """Append captured input ``[1, n]`` and decoded blocks ``[channels, n]``; flush once a second."""
+        if captured is not None and captured.shape[1]:
+            self.input.write(np.ascontiguousarray(captured[:1].T))
+            self.input_frames += captured.shape[1]
+        for block in decoded:
+            self.output.write(np.ascontiguousarray(block.T))
+        if time.perf_counter() - self._last_flush >= FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        self._last_flush = time.perf_counter()
+        self.input.flush()
+        self.output.flush()
+        self.write_tokens(self.folder / "tokens.npz")
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            self.input.close()
+            self.output.close()
