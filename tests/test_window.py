@@ -217,3 +217,33 @@ def test_classroom_compare_experiments_presentation(qtbot, window, speech_wav, t
     w.presentation_action.setChecked(False)
     w.toggle_presentation()
     assert not w.isFullScreen()
+
+
+def test_the_session_is_autosaved_and_restored_after_a_crash(qtbot, tmp_path, speech_wav):
+    """Every change is written at once, so a window that never closed (a crash) still restores."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.window import MainWindow
+
+    ini = str(tmp_path / "settings.ini")
+    first = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
+    qtbot.addWidget(first)
+    with qtbot.waitSignal(first.reconstruction_ready, timeout=120_000):
+        first.open_file(speech_wav)
+    with qtbot.waitSignal(first.reconstruction_ready, timeout=120_000):
+        first.panel.toggle(3, "mute")
+    first.views.wave.setXRange(1.0, 2.5, padding=0)
+    qtbot.waitUntil(lambda: "2.5" in str(QSettings(ini, QSettings.Format.IniFormat).value("session/view", "")), timeout=5000)
+    first.timer.stop()  # no closeEvent, no save_state: as if the app had crashed
+
+    second = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
+    qtbot.addWidget(second)
+    path = second.saved_session()
+    assert path == speech_wav
+    with qtbot.waitSignal(second.reconstruction_ready, timeout=120_000):
+        second.open_file(path)
+    qtbot.waitUntil(lambda: second.panel.edits.mute == {3}, timeout=60_000)
+    lo, hi = second.views.wave.viewRange()[0]
+    assert abs(lo - 1.0) < 0.05 and abs(hi - 2.5) < 0.05
+    second.close()
+    first.close()

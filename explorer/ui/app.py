@@ -58,11 +58,15 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     if codec is not None:
         window._select(window.codec_box, codec)
         window._fill_codebooks()
-    window.pending_edits = edits if edits is not None and not edits.is_identity else None
+    restored = window.saved_session() if path is None and codec is None and not screenshot else None
+    if edits is not None and not edits.is_identity:
+        window.pending_edits = edits
     if spectrogram:
         window.spec_box.setCurrentText(spectrogram)
     window.show()
-    window.open_file(path or resource("clips", "speech_en.wav"))
+    window.open_file(path or restored or resource("clips", "speech_en.wav"))
+    if restored is not None:
+        window.statusBar().showMessage(f"Restored your last session: {restored.name}, its edits and view.", 8000)
     if screenshot:
         def shoot() -> None:
             app.processEvents()

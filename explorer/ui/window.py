@@ -8,6 +8,7 @@ A 30 Hz timer moves the playhead; text refreshes once a second.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -82,11 +83,15 @@ class MainWindow(QMainWindow):
         """Edits to apply once the next encoding arrives (``codec-explorer open --mute ...``)."""
         self.live: LiveWorker | None = None
         self.last_take: Path | None = None
+        self.pending_view: tuple[float, float] | None = None
+        """The time range to show once the restored clip is drawn."""
         self._build()
         self._connect()
         self._restore()
         self.worker.start()
         self._open_output()
+        self.view_saver = QTimer(self, interval=1000, singleShot=True, timeout=self.autosave)
+        self.views.wave.sigXRangeChanged.connect(lambda *_: self.view_saver.start())
         self.timer = QTimer(self, interval=33, timeout=self._tick)
         self.timer.start()
         self.text_timer = QTimer(self, interval=1000, timeout=self._refresh_text)
@@ -321,6 +326,38 @@ class MainWindow(QMainWindow):
     def choice(self) -> CodecChoice:
         return CodecChoice(self.codec_box.currentData(), self.codebooks_box.currentData(), self.device_box.currentText())
 
+    # ------------------------------------------------------------ autosave
+    def autosave(self) -> None:
+        """Write the open clip's state (file, codec, edits, view) now: a restart or a crash restores it."""
+        s = self.settings
+        if self.session.path is None or self.live is not None:
+            return
+        s.setValue("session/path", str(self.session.path))
+        if self.grid is not None:
+            s.setValue("codec/name", self.grid.info.name)
+            s.setValue("codec/codebooks", self.grid.n_codebooks)
+        s.setValue("session/edits", json.dumps(self.panel.edits.to_dict()))
+        lo, hi = self.views.wave.viewRange()[0]
+        s.setValue("session/view", json.dumps([lo, hi]))
+        s.setValue("session/spectrogram", self.spec_box.currentText())
+        s.sync()
+
+    def saved_session(self) -> Path | None:
+        """The clip of the last session, if it still exists; its edits and view become pending."""
+        path = Path(str(self.settings.value("session/path", "", str)))
+        if not str(path) or str(path) == "." or not path.is_file():
+            return None
+        try:
+            edits = Edits.from_dict(json.loads(str(self.settings.value("session/edits", "{}", str))))
+            lo, hi = json.loads(str(self.settings.value("session/view", "null", str))) or (None, None)
+        except (ValueError, TypeError, ExplorerError) as exc:
+            log.warning("the saved session could not be read (%s); starting fresh", exc)
+            return path
+        self.pending_edits = None if edits.is_identity else edits
+        self.pending_view = (float(lo), float(hi)) if lo is not None and hi is not None and hi > lo else None
+        self.spec_box.setCurrentText(str(self.settings.value("session/spectrogram", "original", str)))
+        return path
+
     def open_file(self, path: str | Path) -> None:
         path = str(path)
         recent = [path] + [p for p in self.recent_files() if p != path]
@@ -364,6 +401,7 @@ class MainWindow(QMainWindow):
             self.live.set_edits(edits)
             return
         self.views.mark_edits(edits)
+        self.autosave()
         self.edit_clock = time.perf_counter()
         self.worker.submit(DecodeRequest(edits, self.player.seconds, self.edit_clock))
 
@@ -709,6 +747,7 @@ class MainWindow(QMainWindow):
             self.panel.set_edits(edits, announce=True)
         if grid.notes:
             self.statusBar().showMessage("converted: " + "; ".join(grid.notes), 8000)
+        self.autosave()
 
     def _on_partial(self, request: DecodeRequest, at: int, samples: np.ndarray) -> None:
         if request.edits != self.panel.edits:
@@ -725,6 +764,9 @@ class MainWindow(QMainWindow):
             self.player.set_reconstruction(decoded.clip.samples)
         self._note_sound(request)
         self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate, spectra)
+        if self.pending_view is not None:
+            self.views.wave.setXRange(*self.pending_view, padding=0)
+            self.pending_view = None
         self._refresh_metrics()
         self.reconstruction_ready.emit()
 
