@@ -254,7 +254,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "codec": engine.info.name,
         "device": str(engine.codec.device),
         "input": {"path": args.input, "sample_rate": clip.sample_rate, "channels": clip.channels, "seconds": round(clip.duration, 3)},
-        "converted": list(enc.notes),
+        "converted": list(dict.fromkeys(clip.notes + enc.notes)),
         "codebooks": enc.n_codebooks,
         "bitrate_bps": round(enc.bitrate, 1),
         "edits": edits.to_dict(),
@@ -263,10 +263,10 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "decode_seconds": round(t2 - t1, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
     }
+    _say_notes(tuple(result["converted"]))
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    _say_notes(enc.notes)
     print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, "
           f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
     print(f"SI-SDR {q.si_sdr:6.2f} dB   mel distance {q.mel_distance:.3f}   STOI {q.stoi:.3f}   delay {q.delay_samples} samples")

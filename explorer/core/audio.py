@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import torchaudio.functional as AF
 
 from explorer.core.types import FloatArray
 from explorer.core.atomic import atomic_write
-from explorer.core.errors import AudioError
+from explorer.core.errors import AudioError, CancelledError
 
 
 @dataclass(frozen=True)
@@ -53,34 +54,98 @@ class Clip:
         return self.frames / self.sample_rate
 
 
-def load_audio(path: str | os.PathLike[str]) -> Clip:
-    """Read an audio file (WAV, FLAC, OGG, MP3, ... whatever libsndfile reads).
+MIN_RATE, MAX_RATE = 1000, 768_000
+"""Sample rates outside this range are not audio we can encode: the header is probably damaged."""
+MEMORY_BUDGET = 1_200_000_000
+"""Bytes of float32 samples one clip may take; longer files are mixed to mono while reading, then refused."""
+READ_BLOCK_SECONDS = 30.0
+
+
+def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bool | None] | None = None) -> Clip:
+    """Read an audio file (WAV, FLAC, OGG, MP3, ... whatever libsndfile reads) block by block.
+
+    ``progress(fraction, "Reading")`` is called after each 30 s block (a 2-hour file shows progress).
+    A file that would take more than :data:`MEMORY_BUDGET` bytes is mixed to mono while it is read
+    (noted); beyond that it is refused with a way out.
 
     Raises
     ------
     AudioError
-        With a one-sentence reason when the file is missing, unreadable, not audio, or empty.
+        With a one-sentence reason when the file is missing, unreadable, not audio, empty, has an
+        impossible sample rate, or is too long to hold.
     """
     p = Path(path)
-    if not p.exists():
-        raise AudioError(f"No file at '{p}'.")
-    if p.is_dir():
-        raise AudioError(f"'{p}' is a folder, not an audio file.")
-    if not os.access(p, os.R_OK):
-        raise AudioError(f"'{p}' cannot be read: permission denied.")
     try:
-        data, rate = sf.read(str(p), dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise AudioError(f"'{p.name}' could not be read as audio ({exc}); it may be corrupt or in an unsupported format.") from exc
-    if data.shape[0] == 0:
-        raise AudioError(f"'{p.name}' holds no audio samples.")
-    samples = np.ascontiguousarray(data.T)
+        if not p.exists():
+            raise AudioError(f"No file at '{p}'.")
+        if p.is_dir():
+            raise AudioError(f"'{p}' is a folder, not an audio file.")
+        if not os.access(p, os.R_OK):
+            raise PermissionError(p)
+    except PermissionError:
+        raise AudioError(f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions).") from None
     notes: list[str] = []
+    try:
+        with sf.SoundFile(str(p)) as f:
+            rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+            _check_header(p.name, rate, channels, frames)
+            mono = frames * channels * 4 > MEMORY_BUDGET and channels > 1
+            if frames * (1 if mono else channels) * 4 > MEMORY_BUDGET:
+                hours = frames / rate / 3600
+                raise AudioError(f"'{p.name}' is {hours:.1f} h at {rate} Hz: more than Codec Explorer holds in memory "
+                                 f"({MEMORY_BUDGET // 10**6} MB of samples, about {MEMORY_BUDGET / 4 / rate / 60:.0f} min at this rate). "
+                                 f"Cut it first, e.g. sox '{p.name}' part.wav trim 0 30:00")
+            if mono:
+                notes.append(f"mixed {channels} channels to mono while reading, to fit in memory")
+            samples = _read_blocks(f, frames, rate, mono, progress)
+    except PermissionError:
+        raise AudioError(f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions).") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError, EOFError, OSError) as exc:
+        # libsndfile says "does not exist or is not a regular file" for any file it cannot recognise
+        reason = "not a format it recognises" if "not a regular file" in str(exc) else str(exc)
+        raise AudioError(f"'{p.name}' could not be read as audio ({reason}); it may be corrupt or in an unsupported format.") from exc
+    if samples.shape[1] == 0:
+        raise AudioError(f"'{p.name}' holds no audio samples.")
+    if samples.shape[1] < frames:
+        notes.append(f"the file ends early: read {samples.shape[1] / rate:.2f} s of the {frames / rate:.2f} s its header announces")
     bad = ~np.isfinite(samples)
     if bad.any():
         samples = np.where(bad, np.float32(0.0), samples)
         notes.append(f"replaced {int(bad.sum())} NaN or infinite samples with silence")
-    return Clip(samples, int(rate), tuple(notes))
+    clipped = float(np.mean(np.abs(samples) >= 0.999))
+    if clipped > 0.001:
+        notes.append(f"{100 * clipped:.1f}% of the samples are at full scale: the recording is clipped")
+    return Clip(samples, rate, tuple(notes))
+
+
+def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
+    if not MIN_RATE <= rate <= MAX_RATE:
+        raise AudioError(f"'{name}' says its sample rate is {rate} Hz; audio needs {MIN_RATE} to {MAX_RATE} Hz, "
+                         "so the file is probably damaged.")
+    if not 1 <= channels <= 64:
+        raise AudioError(f"'{name}' says it has {channels} channels; up to 64 can be read.")
+    if frames < 0:
+        raise AudioError(f"'{name}' announces a negative length; the file is damaged.")
+
+
+def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
+                 progress: Callable[[float, str], bool | None] | None) -> FloatArray:
+    """Read every block into one preallocated ``[channels, frames]`` array (growing only if the header undercounts)."""
+    channels = 1 if mono else int(f.channels)
+    out = np.empty((channels, max(frames, 0)), np.float32)
+    pos = 0
+    block = max(1, int(READ_BLOCK_SECONDS * rate))
+    for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+        chunk = data.mean(axis=1, keepdims=True).T if mono else data.T
+        n = chunk.shape[1]
+        if pos + n > out.shape[1]:
+            out = np.concatenate([out[:, :pos], np.empty((channels, pos + n - out.shape[1] + block), np.float32)], axis=1)
+        out[:, pos: pos + n] = chunk
+        pos += n
+        if progress is not None and frames > 0 and progress(min(1.0, pos / frames), "Reading") is False:
+            raise CancelledError("Reading was cancelled.")
+    result: FloatArray = np.ascontiguousarray(out[:, :pos])
+    return result
 
 
 def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str = "FLOAT") -> None:

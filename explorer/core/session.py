@@ -58,8 +58,8 @@ class Session:
     decoded: Decoded | None = None
     engines: dict[tuple[str, str, str | None], Engine] = field(default_factory=dict)
 
-    def open(self, path: str | Path) -> Clip:
-        self.clip = load_audio(path)
+    def open(self, path: str | Path, progress: Progress | None = None) -> Clip:
+        self.clip = load_audio(path, progress)
         self.path = Path(path)
         self.encoding = None
         self.decoded = None

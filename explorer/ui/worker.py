@@ -138,7 +138,7 @@ class InferenceWorker(QThread):
     def _handle(self, request: Request) -> None:
         s = self.session
         if isinstance(request, OpenRequest):
-            clip = s.open(request.path)
+            clip = s.open(request.path, self._progress(False))
             self._original_spec = spectrogram_db(clip.samples, clip.sample_rate)
             self.opened.emit(clip, Spectra(self._original_spec, None, None))
             request = EncodeRequest(request.choice)
