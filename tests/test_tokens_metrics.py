@@ -44,6 +44,8 @@ def test_bad_token_files_are_refused(tmp_path, loaded):
         engine.from_tokens(enc.codes, {**meta, "codec": "mimi"})
     with pytest.raises(CodecError, match="codes; "):
         engine.from_tokens([enc.codes[0][:-1]] + enc.codes[1:], meta)
+    with pytest.raises(CodecError, match="1 to 32 codebooks; the file holds 33"):
+        engine.from_tokens(enc.codes + [enc.codes[0]], meta)  # an extra codebook
     gap = tmp_path / "gap.npz"
     np.savez(gap, codebook_0=enc.codes[0], codebook_2=enc.codes[2], meta=np.array(json.dumps(meta)))
     with pytest.raises(CodecError, match="no gaps"):

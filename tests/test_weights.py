@@ -76,3 +76,49 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path, loaded):
     cut.write_bytes(src.read_bytes()[:5000])
     with pytest.raises(WeightsError, match="truncated, corrupt"):
         load_codec("encodec-24khz", torch.device("cpu"), weights=cut)
+
+
+def _serve(body: bytes, announced: int):
+    """A local HTTP server that announces ``announced`` bytes, sends ``body`` and hangs up."""
+    import http.server
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(200)
+            self.send_header("Content-Length", str(announced))
+            self.end_headers()
+            self.wfile.write(body)
+            self.wfile.flush()
+            self.close_connection = True
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/model.th"
+
+
+def test_an_interrupted_or_cancelled_download_is_never_used(tmp_path):
+    from explorer.codecs.weights import _fetch
+    from explorer.core.errors import CancelledError, WeightsError
+
+    server, url = _serve(b"x" * 5000, 20000)  # the connection drops after a quarter
+    try:
+        target = tmp_path / "model.th"
+        with pytest.raises(WeightsError, match="try again"):
+            _fetch(url, target, "encodec-24khz", None)
+        assert list(tmp_path.iterdir()) == []  # neither the model nor a partial file
+        with pytest.raises(CancelledError):
+            _fetch(url, target, "encodec-24khz", lambda done, total: False)
+        assert list(tmp_path.iterdir()) == []
+    finally:
+        server.shutdown()
+    server, url = _serve(b"y" * 3000, 3000)
+    try:
+        seen = []
+        assert _fetch(url, target, "encodec-24khz", lambda done, total: seen.append((done, total))) == target
+        assert target.read_bytes() == b"y" * 3000 and seen[-1] == (3000, 3000)
+    finally:
+        server.shutdown()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import http.client
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -150,7 +151,7 @@ def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Pat
                     raise CancelledError(f"{codec}: download of {target.name} cancelled.")
             if total and done != total:
                 raise WeightsError(f"{codec}: download of {target.name} stopped at {done} of {total} bytes; try again.")
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         raise WeightsError(f"{codec}: downloading {url} failed ({exc}); try again, or place the file by hand.") from exc
     return target
 
