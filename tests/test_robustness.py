@@ -201,3 +201,105 @@ def test_saving_is_atomic_and_a_failed_write_leaves_the_old_file(tmp_path):
         save_audio(target, Clip(np.zeros((1, 10), np.float32), RATE), subtype="NOT-A-SUBTYPE")
     assert target.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["out.wav"]  # no temporary file left behind
+
+
+WINDOW_PRELUDE = r"""
+import json, os, sys, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication, QMessageBox
+app = QApplication([])
+from explorer.ui.window import MainWindow
+warnings = []
+QMessageBox.warning = lambda parent, title, text, *a: warnings.append(text)
+w = MainWindow(QSettings(sys.argv[1] + "/settings.ini", QSettings.Format.IniFormat))
+w.show()
+def spin(cond, seconds):
+    t = time.time()
+    while time.time() - t < seconds and not cond():
+        app.processEvents()
+        time.sleep(0.01)
+    return cond()
+w.open_file(sys.argv[2])
+assert spin(lambda: w.decoded is not None, 120), "no reconstruction"
+"""
+
+
+def _window_script(body: str, tmp_path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    wav = write(tmp_path / "clip.wav", tone(20.0))
+    return subprocess.Popen([sys.executable, "-c", WINDOW_PRELUDE + body, str(tmp_path), str(wav)],
+                            env={**env, "QT_QPA_PLATFORM": "offscreen"}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_no_audio_device_at_start_leaves_everything_else_working(tmp_path):
+    body = r"""
+w.panel.toggle(0, "mute")
+assert spin(lambda: w.decoded.edits.mute == {0}, 60)
+print(json.dumps({"play": w.play_button.isEnabled(), "live": w.live_button.isEnabled(), "why": w.play_button.toolTip(),
+                  "live_why": w.live_button.toolTip()}), flush=True)
+os._exit(0)
+"""
+    env = {**os.environ, "JACK_DEFAULT_SERVER": "codec-explorer-no-such-server", "JACK_NO_START_SERVER": "1"}
+    out, err = _window_script(body, tmp_path, env).communicate(timeout=300)
+    import json
+
+    result = json.loads(out.strip().splitlines()[-1])
+    assert not result["play"] and "no audio output device" in result["why"]
+    assert not result["live"] and "no audio input device" in result["live_why"]
+
+
+@pytest.mark.skipif(shutil.which("jackd") is None, reason="needs jackd (Debian jackd2)")
+def test_the_output_device_vanishing_during_playback(tmp_path):
+    import json
+
+    import jackloop
+
+    body = r"""
+w.toggle_play()
+assert spin(lambda: w.player.frames_delivered > 48000, 30), "playback did not start"
+print("PLAYING", flush=True)
+lost = spin(lambda: not w.play_button.isEnabled(), 30)
+w.panel.toggle(1, "mute")
+decoded = spin(lambda: w.decoded.edits.mute == {1}, 60)
+print(json.dumps({"lost": lost, "warnings": warnings, "decoded_after": decoded, "visible": w.isVisible()}), flush=True)
+os._exit(0)
+"""
+    with jackloop.own_server("codec-explorer-output-lost") as (env, server):
+        app = _window_script(body, tmp_path, env)
+        assert app.stdout is not None
+        assert app.stdout.readline().strip() == "PLAYING", app.communicate()[1][-3000:]
+        jackloop.unplug(server)
+        out, err = app.communicate(timeout=120)
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["lost"] and result["decoded_after"] and result["visible"], (result, err[-2000:])
+    assert any("audio output stopped responding" in t for t in result["warnings"])
+
+
+def test_running_out_of_gpu_memory_falls_back_to_smaller_blocks(loaded, speech, monkeypatch):
+    """Fault injection on the real decoder: blocks over 400 latent frames raise torch's OutOfMemoryError,
+    as a small GPU would on a long clip. The engine shrinks its blocks, says so, and the audio is right."""
+    import torch
+
+    from explorer.core.edits import Edits
+    from explorer.core.engine import Engine
+
+    engine = Engine(loaded("rvq-lab").codec)
+    clip = Clip(np.tile(speech.samples, (1, 3)), speech.sample_rate)
+    enc = engine.encode(clip)
+    expected = engine.decode(enc, Edits(mute=frozenset({4}))).samples
+    real = engine.codec.decode_latent
+    sizes = []
+
+    def small_gpu(z, side):
+        sizes.append(z.shape[-1])
+        if z.shape[-1] > 400:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 3.2 GiB")
+        return real(z, side)
+
+    monkeypatch.setattr(engine.codec, "decode_latent", small_gpu)
+    out = engine.decode(enc, Edits(mute=frozenset({4})))
+    assert max(sizes) > 400 and sizes[-1] <= 400
+    assert any("ran out of memory" in n and "blocks" in n for n in out.notes), out.notes
+    # the same audio up to rvq-lab's noise fill, which is drawn per block
+    error = np.abs(out.samples - expected).mean() / np.abs(expected).mean()
+    assert error < 0.1, error
+    assert engine.decode(enc).notes == ()  # said once, with the decode it concerns

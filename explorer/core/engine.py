@@ -17,6 +17,7 @@ afterwards), so SNAC's noise injection makes the same sound every time.
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -31,7 +32,11 @@ from explorer.core.edits import Edits, edited_codes, gains
 from explorer.core.errors import CancelledError, CodecError
 from explorer.core.plan import OverlapAdd, context_decode_plan, context_encode_plan, segment_decode_plan
 
+log = logging.getLogger(__name__)
+
 Progress = Callable[[float, str], bool | None]
+MIN_CHUNK_SECONDS = 1.0
+"""The smallest decode block the out-of-memory fallback tries."""
 """Called with (fraction done, what is happening); returning False cancels."""
 
 CONTRIBUTION_BUDGET = 256 << 20
@@ -124,6 +129,10 @@ class Engine:
         self.codec = codec
         self.info = codec.info
         self.budget = contribution_budget
+        self.chunk_scale = 1.0
+        """Shrinks by 4 each time the device runs out of memory (see :meth:`decode_native`)."""
+        self.notices: list[str] = []
+        """What the engine did differently to succeed (e.g. smaller blocks after running out of memory)."""
 
     # ---------------------------------------------------------------- encode
     def encode(self, clip: Clip, n_codebooks: int | None = None, progress: Progress | None = None) -> Encoding:
@@ -171,7 +180,7 @@ class Engine:
     def _chunk_samples(self) -> tuple[int, int]:
         info = self.info
         unit = info.pad_multiple
-        chunk = max(1, round(info.chunk_seconds * info.sample_rate / unit)) * unit
+        chunk = max(1, round(info.chunk_seconds * self.chunk_scale * info.sample_rate / unit)) * unit
         context = max(1, math.ceil(info.context_seconds * info.sample_rate / unit)) * unit
         return chunk, context
 
@@ -223,10 +232,30 @@ class Engine:
         edits.check(enc.n_codebooks)
         audio = self.decode_native(enc, edits, progress)
         out = resample(audio, self.info.sample_rate, enc.input_rate)
-        return Clip(np.ascontiguousarray(fit_length(out, enc.input_samples)), enc.input_rate)
+        notes, self.notices = tuple(self.notices), []
+        return Clip(np.ascontiguousarray(fit_length(out, enc.input_samples)), enc.input_rate, notes)
 
     def decode_native(self, enc: Encoding, edits: Edits, progress: Progress | None = None) -> FloatArray:
-        """Decode to ``[channels, codec_samples]`` at the codec's own rate."""
+        """Decode to ``[channels, codec_samples]`` at the codec's own rate.
+
+        When the device runs out of memory (a long clip on a small GPU), the blocks shrink by 4 and
+        the decode starts again, down to :data:`MIN_CHUNK_SECONDS`; :attr:`notices` says so.
+        """
+        while True:
+            try:
+                return self._decode_native(enc, edits, progress)
+            except torch.OutOfMemoryError as exc:
+                if self.info.segment is not None or self.info.chunk_seconds * self.chunk_scale / 4 < MIN_CHUNK_SECONDS:
+                    raise CodecError(f"{self.info.name} ran out of memory on {self.codec.device} even in small blocks ({exc}). "
+                                     "Choose the CPU in the Device list (or --device cpu).") from exc
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                self.chunk_scale /= 4
+                seconds = self.info.chunk_seconds * self.chunk_scale
+                log.warning("out of memory on %s: decoding in %.1f s blocks", self.codec.device, seconds)
+                self.notices.append(f"{self.codec.device} ran out of memory, so the clip was decoded in {seconds:.1f} s blocks")
+
+    def _decode_native(self, enc: Encoding, edits: Edits, progress: Progress | None) -> FloatArray:
         info = self.info
         hop = info.hop_length
         if info.segment is not None:

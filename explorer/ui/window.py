@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -44,6 +45,8 @@ from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, Op
 log = logging.getLogger(__name__)
 
 SETTINGS_VERSION = 1
+OUTPUT_STALL_SECONDS = 1.5
+"""Playing while the output asks for no samples this long means the device has gone."""
 AUDIO_FILTER = "Audio (*.wav *.flac *.ogg *.mp3 *.aiff *.aif);;All files (*)"
 SHORTCUTS = """Space  play / pause
 S  stop
@@ -83,6 +86,7 @@ class MainWindow(QMainWindow):
         """Edits to apply once the next encoding arrives (``codec-explorer open --mute ...``)."""
         self.live: LiveWorker | None = None
         self.last_take: Path | None = None
+        self._delivered = (0, time.perf_counter())
         self.pending_view: tuple[float, float] | None = None
         """The time range to show once the restored clip is drawn."""
         self._build()
@@ -767,6 +771,8 @@ class MainWindow(QMainWindow):
         if self.pending_view is not None:
             self.views.wave.setXRange(*self.pending_view, padding=0)
             self.pending_view = None
+        if decoded.clip.notes:
+            self.statusBar().showMessage("; ".join(decoded.clip.notes), 15000)
         self._refresh_metrics()
         self.reconstruction_ready.emit()
 
@@ -800,8 +806,26 @@ class MainWindow(QMainWindow):
 
     def _refresh_text(self) -> None:
         self.position_label.setText(f"{self.player.seconds:6.2f} s")
+        self._check_output()
         if not self.player.playing and self.play_button.text() == "Pause":
             self.play_button.setText("Play")
+
+    def _check_output(self) -> None:
+        """Playing, yet the device has asked for nothing for a while: it has gone (unplugged, server quit)."""
+        now = time.perf_counter()
+        delivered = self.player.frames_delivered
+        if not self.player.playing or delivered != self._delivered[0]:
+            self._delivered = (delivered, now)
+            return
+        if now - self._delivered[1] < OUTPUT_STALL_SECONDS:
+            return
+        self.player.playing = False
+        threading.Thread(target=self.player.close, name="close-lost-output", daemon=True).start()
+        self.playback_reason = ("The audio output stopped responding (unplugged, or its sound server quit). Playback is off; "
+                                "pick an output in the Output list to try again. Everything else keeps working.")
+        self._disable_playback()
+        self.play_button.setText("Play")
+        QMessageBox.warning(self, "Audio output lost", self.playback_reason)
 
     def _refresh_metrics(self) -> None:
         d, g = self.decoded, self.grid
