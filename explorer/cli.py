@@ -101,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
 
+    p = sub.add_parser("install-desktop", help="add Codec Explorer to the desktop's menu and file managers' 'Open with'")
+    p.add_argument("--uninstall", action="store_true", help="remove the menu entry and icon again")
+
+    p = sub.add_parser("diagnostics", help="print versions, the device, audio devices and weight caches (for bug reports)")
+    p.add_argument("--device", default="auto", help="the device to report on (default auto)")
+
     from explorer.core.experiments import EXPERIMENTS
 
     p = sub.add_parser("experiment", help="run a guided experiment and write its narration, table and sounds",
@@ -375,6 +381,26 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_install_desktop(args: argparse.Namespace) -> int:
+    from explorer import desktop
+
+    if args.uninstall:
+        removed = desktop.uninstall()
+        print("removed " + ", ".join(map(str, removed)) if removed else "nothing to remove: the menu entry was not installed")
+        return 0
+    for path in desktop.install():
+        print(f"wrote {path}")
+    print("Codec Explorer is in your desktop's menu (Sound & Video); audio files offer 'Open with Codec Explorer'.")
+    return 0
+
+
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    from explorer.core.diagnostics import report
+
+    print(report(args.device))
+    return 0
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
@@ -390,6 +416,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "roundtrip": cmd_roundtrip,
     "compare": cmd_compare,
     "experiment": cmd_experiment,
+    "install-desktop": cmd_install_desktop,
+    "diagnostics": cmd_diagnostics,
 }
 
 

@@ -8,7 +8,7 @@ APT_PACKAGES=(
   python3-venv espeak-ng sox libsox-fmt-all libportaudio2 jackd2
   xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1
   libxcb-image0 libxcb-render-util0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-xkb1 fonts-dejavu-core
-  chromium
+  chromium desktop-file-utils
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

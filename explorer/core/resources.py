@@ -1,20 +1,26 @@
-"""Locating bundled resources (clips, the built-in codec's codebooks, icons)."""
+"""Locating bundled resources (clips, the built-in codec's codebooks, the icon, the guide).
+
+They are the package ``explorer.resources`` (the checkout's top-level ``resources/`` folder, mapped
+into the wheel by pyproject.toml), found through :mod:`importlib.resources` wherever it is installed.
+"""
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
-import explorer
 from explorer.core.errors import ExplorerError
 
 
 def resources_dir() -> Path:
-    """The folder of bundled resources: the checkout's ``resources/`` or the installed copy."""
-    here = Path(explorer.__file__).resolve().parent
-    for candidate in (here / "resources", here.parent / "resources"):
-        if candidate.is_dir():
-            return candidate
-    raise ExplorerError("The bundled resources folder is missing; reinstall Codec Explorer.")
+    """The folder of bundled resources (installed packages are plain folders, never zip files)."""
+    try:
+        root = Path(str(resources.files("explorer.resources")))
+    except ModuleNotFoundError:
+        root = Path()
+    if not root.is_dir():
+        raise ExplorerError("The bundled resources are missing; reinstall Codec Explorer.")
+    return root
 
 
 def resource(*parts: str) -> Path:

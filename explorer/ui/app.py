@@ -39,7 +39,7 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
         entry(codec)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Codec Explorer")
-    window = MainWindow()
+    window = MainWindow(welcome=not screenshot)
     status = {"code": 0}
 
     def unexpected(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

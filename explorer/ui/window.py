@@ -8,6 +8,7 @@ A 30 Hz timer moves the playhead; text refreshes once a second.
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import threading
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QGuiApplication, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMessageBox, QProgressBar, QPushButton,
     QSlider, QSplitter, QStackedWidget, QToolBar, QVBoxLayout, QWidget,
@@ -35,6 +36,7 @@ from explorer.core.resources import resource
 from explorer.core.session import CodecChoice, Decoded, Session, open_engine
 from explorer.core.tokens import save_tokens
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog
+from explorer.ui.help import GuideDialog, WelcomeDialog
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.grid_data import GridData
 from explorer.ui.live_view import LiveViews
@@ -69,7 +71,7 @@ Click a view  seek; drag in the waveform with Loop on  loop a region"""
 class MainWindow(QMainWindow):
     reconstruction_ready = Signal()
 
-    def __init__(self, settings: QSettings | None = None) -> None:
+    def __init__(self, settings: QSettings | None = None, welcome: bool = True) -> None:
         super().__init__()
         self.setWindowTitle("Codec Explorer")
         self.settings = settings or QSettings("codec-explorer", "Codec Explorer")
@@ -94,6 +96,12 @@ class MainWindow(QMainWindow):
         self._restore()
         self.worker.start()
         self._open_output()
+        try:
+            self.setWindowIcon(QIcon(str(resource("icons", "codec-explorer.svg"))))
+        except ExplorerError as exc:
+            log.warning("%s", exc)
+        if welcome and not self.settings.value("welcome/dismissed", False, bool):
+            QTimer.singleShot(0, self.show_welcome)
         self.view_saver = QTimer(self, interval=1000, singleShot=True, timeout=self.autosave)
         self.views.wave.sigXRangeChanged.connect(lambda *_: self.view_saver.start())
         self.timer = QTimer(self, interval=33, timeout=self._tick)
@@ -226,7 +234,12 @@ class MainWindow(QMainWindow):
         self.presentation_action.setCheckable(True)
         t.addAction("&Reset demo", QKeySequence("Home"), self.reset_demo)
         h = self.menuBar().addMenu("&Help")
+        h.addAction("&Guide", self.show_guide)
         h.addAction("&Keyboard shortcuts", QKeySequence("F1"), self.toggle_help)
+        h.addAction("&Welcome", self.show_welcome)
+        h.addSeparator()
+        h.addAction("&Diagnostics (copy for a bug report)", self.copy_diagnostics)
+        h.addAction("&About Codec Explorer", self.show_about)
         self.help_overlay = QLabel(SHORTCUTS, self)
         self.help_overlay.setStyleSheet("background: rgba(10, 12, 16, 225); color: white; padding: 24px; "
                                         "font-size: 20px; font-family: monospace; border-radius: 8px;")
@@ -481,6 +494,34 @@ class MainWindow(QMainWindow):
             w.setEnabled(False)
             w.setToolTip(self.playback_reason)
         self.statusBar().showMessage(self.playback_reason)
+
+    # ------------------------------------------------------------ help
+    def show_welcome(self) -> None:
+        """The first-run welcome: what is on screen and what to try; can be dismissed for good."""
+        self.welcome = WelcomeDialog(self)
+        self.welcome.dismissed.connect(lambda: self.settings.setValue("welcome/dismissed", True))
+        self.welcome.guide_requested.connect(self.show_guide)
+        self.welcome.show()
+
+    def show_guide(self) -> None:
+        self.guide = GuideDialog(self)
+        self.guide.show()
+
+    def diagnostics_text(self) -> str:
+        from explorer.core.diagnostics import report
+
+        return report(self.device_box.currentText()) + f"\nsettings: {self.settings.fileName()}"
+
+    def copy_diagnostics(self) -> str:
+        text = self.diagnostics_text()
+        QGuiApplication.clipboard().setText(text)
+        self.statusBar().showMessage("Diagnostics copied to the clipboard: paste them into your bug report.", 8000)
+        return text
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About Codec Explorer",
+                          "<h3>Codec Explorer</h3><p>See and hear what neural audio codecs do with your audio.</p><pre>"
+                          + html.escape(self.diagnostics_text()) + "</pre>")
 
     # ------------------------------------------------------------ classroom
     def classroom_engine(self, name: str) -> Any:

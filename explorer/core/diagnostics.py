@@ -1,0 +1,67 @@
+"""What a bug report needs: versions, the device, audio devices and where weights are cached (Qt-free)."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from importlib import metadata
+
+import explorer
+
+PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descript-audio-codec",
+            "descript-audiotools", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile")
+
+
+def package_versions() -> dict[str, str]:
+    out = {}
+    for name in PACKAGES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = "not installed"
+    return out
+
+
+def report(device: str = "auto") -> str:
+    """A plain-text report, the same in Help > Diagnostics and ``codec-explorer diagnostics``."""
+    import torch
+
+    from explorer.audio_io.streams import audio_devices
+    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, weights_available
+    from explorer.codecs.weights import cache_root, descript_cache, torch_hub_checkpoints
+    from explorer.core.device import describe_device, resolve_device
+    from explorer.core.resources import resources_dir
+
+    lines = [f"Codec Explorer {explorer.__version__}",
+             f"Python {sys.version.split()[0]} on {platform.platform()}",
+             ""]
+    lines += [f"{name} {version}" for name, version in package_versions().items()]
+    try:
+        dev = resolve_device(device)
+        lines += ["", f"device in use ({device}): {describe_device(dev)}"]
+    except Exception as exc:  # noqa: BLE001 - a report must never fail
+        lines += ["", f"device in use ({device}): unavailable ({exc})"]
+    lines.append(f"CUDA available: {torch.cuda.is_available()}"
+                 + (f", {torch.cuda.device_count()} device(s): {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else ""))
+    ins, outs = audio_devices("input"), audio_devices("output")
+    lines += [f"audio inputs: {', '.join(d.name for d in ins) or 'none'}",
+              f"audio outputs: {', '.join(d.name for d in outs) or 'none'}",
+              "",
+              "weights are looked for in:",
+              f"  Hugging Face cache (DAC 16/24 kHz, SNAC, Mimi): {_hf_home()}",
+              f"  torch hub checkpoints (EnCodec): {torch_hub_checkpoints()}",
+              f"  descript cache (DAC 44 kHz): {descript_cache()}",
+              f"  Codec Explorer's own cache: {cache_root()}",
+              "weights on this computer: " + ", ".join(
+                  f"{n} {'built in' if n == DEFAULT_CODEC else ('yes' if weights_available(n) else 'no')}" for n in CODEC_NAMES),
+              f"bundled resources: {resources_dir()}"]
+    return "\n".join(lines)
+
+
+def _hf_home() -> str:
+    try:
+        from huggingface_hub import constants
+
+        return str(constants.HF_HUB_CACHE)
+    except Exception:  # noqa: BLE001
+        return "unknown"
