@@ -77,3 +77,28 @@ def speech() -> Clip:
     from explorer.core.synth import speak
 
     return speak("Codec explorer opens up neural audio codecs for everyone.", "en-us", rate=24000)
+
+
+@pytest.fixture(autouse=True)
+def _delete_windows_after_each_test():
+    """Delete every top-level Qt widget a test left while Qt still runs, and top up the singletons'
+    reference counts that PySide6 6.12.0 loses (see explorer/ui/refcount_guard.py)."""
+    yield
+    if "PySide6.QtWidgets" not in sys.modules:
+        return
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is None:
+        return
+    for widget in QApplication.topLevelWidgets():
+        widget.close()
+        widget.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    from explorer.ui import refcount_guard
+
+    refcount_guard.top_up()  # the tests' own Qt calls lose references to None too

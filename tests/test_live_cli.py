@@ -24,7 +24,10 @@ def test_live_records_and_survives_the_device_vanishing(tmp_path):
         app = subprocess.Popen([sys.executable, "-m", "explorer", "live", "-c", "rvq-lab", "--seconds", "60",
                                 "--record", str(take), "--monitor", "reconstruction"],
                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(4.0)
+        t0 = time.perf_counter()  # a loaded machine may take a while to start: wait for the take to grow
+        while time.perf_counter() - t0 < 60 and not (take / "tokens.npz").exists() and app.poll() is None:
+            time.sleep(0.2)
+        time.sleep(2.5)
         assert app.poll() is None, app.communicate()[1]
         jackloop.unplug(server)  # the audio device vanishes mid-stream
         out, err = app.communicate(timeout=30)

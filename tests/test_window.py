@@ -270,11 +270,18 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
         gaps.append(now - last[0])
         last[0] = now
 
-    monitor = QTimer(interval=10, timeout=beat)
+    monitor = QTimer(w, interval=10, timeout=beat)  # parented: Qt owns and deletes them with the window
     monitor.start()
     done = {"n": 0, "switches": 0}
 
+    slow = []
+
     def act():
+        t0 = time.perf_counter()
+        kind = _act()
+        slow.append((time.perf_counter() - t0, kind))
+
+    def _act():
         n = w.grid.n_codebooks if w.grid is not None else 1
         r = rng.random()
         if r < 0.5:
@@ -295,8 +302,9 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
         done["n"] += 1
         if done["n"] >= 1000:
             actions.stop()
+        return r
 
-    actions = QTimer(interval=5, timeout=act)
+    actions = QTimer(w, interval=5, timeout=act)
     last[0] = time.perf_counter()
     actions.start()
     qtbot.waitUntil(lambda: done["n"] >= 1000, timeout=300_000)
@@ -314,7 +322,7 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
     assert np.abs(w.decoded.clip.samples - expected).max() < 1e-5
     worst = max(gaps[5:]) * 1000
     print(f"stress: {done['n']} actions, {done['switches']} codec switches, worst GUI gap {worst:.0f} ms, "
-          f"median {1000 * float(np.median(gaps)):.1f} ms")
+          f"median {1000 * float(np.median(gaps)):.1f} ms; slowest actions {sorted(slow, reverse=True)[:5]}")
     assert worst < 100, worst
 
 

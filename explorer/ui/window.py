@@ -35,6 +35,7 @@ from explorer.core import experiments
 from explorer.core.resources import resource
 from explorer.core.session import CodecChoice, Decoded, Session, open_engine
 from explorer.core.tokens import save_tokens
+from explorer.ui import refcount_guard
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog
 from explorer.ui.help import GuideDialog, WelcomeDialog
 from explorer.ui.codebook_panel import CodebookPanel
@@ -106,6 +107,9 @@ class MainWindow(QMainWindow):
         self.views.wave.sigXRangeChanged.connect(lambda *_: self.view_saver.start())
         self.timer = QTimer(self, interval=33, timeout=self._tick)
         self.timer.start()
+        refcount_guard.top_up()
+        self.guard_timer = QTimer(self, interval=1000, timeout=refcount_guard.top_up)
+        self.guard_timer.start()
         self.text_timer = QTimer(self, interval=1000, timeout=self._refresh_text)
         self.text_timer.start()
 
