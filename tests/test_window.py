@@ -205,7 +205,12 @@ def test_classroom_compare_experiments_presentation(qtbot, window, speech_wav, t
     w.experiments.start("ladder")
     qtbot.waitUntil(lambda: w.experiments.experiment is not None, timeout=120_000)
     assert w.experiments.steps.count() == 6 and "Bitrate ladder" in w.experiments.narration.toPlainText()
+    assert w.experiments.plot.isVisible() and len(w.experiments.plot.getPlotItem().listDataItems()) == 2
     w.experiments.play_step(2)
+    if w.player.is_open:
+        w.experiments.play_in_turn()
+        assert w.experiments.steps.currentRow() == 0 and len(w.experiments.turn) == 5
+        qtbot.waitUntil(lambda: w.experiments.steps.currentRow() == 1, timeout=20_000)  # the next step after the first
 
     w.presentation_action.setChecked(True)
     w.toggle_presentation()

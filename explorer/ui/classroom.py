@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, QThread, Signal
+from PySide6.QtCore import Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
@@ -238,6 +238,20 @@ class ExperimentsDock(QDockWidget):
         layout.addWidget(self.steps, 1)
         self.table = QTableWidget(0, 0)
         layout.addWidget(self.table, 1)
+        import pyqtgraph as pg
+
+        self.plot = pg.PlotWidget()
+        self.plot.setLabel("bottom", "kbps heard")
+        self.plot.addLegend(offset=(5, 5))
+        self.plot.setMinimumHeight(160)
+        self.plot.hide()
+        layout.addWidget(self.plot, 1)
+        self.play_all = QPushButton("Play every step in turn")
+        self.play_all.setEnabled(False)
+        layout.addWidget(self.play_all)
+        self.play_all.clicked.connect(lambda: self.play_in_turn())
+        self.turn_timer = QTimer(self, singleShot=True, timeout=self._next_turn)
+        self.turn: list[int] = []
         self.setWidget(body)
         self.run_button.clicked.connect(lambda: self.start(self.choice.currentData()))
         self.steps.itemActivated.connect(lambda item: self.play_step(self.steps.row(item)))
@@ -261,6 +275,41 @@ class ExperimentsDock(QDockWidget):
         for i, s in enumerate(exp.steps, 1):
             self.steps.addItem(f"{i}. {s.label}" + ("  ▶" if s.audio is not None else ""))
         _fill_table(self.table, exp.table)
+        self._plot(exp)
+        self.play_all.setEnabled(any(st.audio is not None for st in exp.steps))
+
+    def _plot(self, exp: Experiment) -> None:
+        """Metric against bitrate, where the experiment measured both (the bitrate ladder)."""
+        import pyqtgraph as pg
+
+        self.plot.clear()
+        rows = exp.table
+        if not rows or "kbps" not in rows[0]:
+            self.plot.hide()
+            return
+        kbps = [r["kbps"] for r in rows]
+        self.plot.plot(kbps, [r["stoi"] for r in rows], pen=pg.mkPen("#7aa2f7", width=2), symbol="o", name="STOI")
+        self.plot.plot(kbps, [r["si_sdr_db"] / 20 for r in rows], pen=pg.mkPen("#e0af68", width=2), symbol="s",
+                       name="SI-SDR / 20 dB")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.show()
+
+    def play_in_turn(self) -> None:
+        """Play each step's sound one after another, highlighting the step playing."""
+        if self.experiment is None:
+            return
+        self.turn = [i for i, st in enumerate(self.experiment.steps) if st.audio is not None]
+        self._next_turn()
+
+    def _next_turn(self) -> None:
+        if not self.turn or self.experiment is None:
+            return
+        i = self.turn.pop(0)
+        self.steps.setCurrentRow(i)
+        self.play_step(i)
+        audio = self.experiment.steps[i].audio
+        if audio is not None and self.turn:
+            self.turn_timer.start(int(1000 * audio.duration) + 400)
 
     def _failed(self, message: str) -> None:
         self.run_button.setEnabled(True)
