@@ -85,3 +85,24 @@ def test_stream_resampler_joins_into_the_one_shot_result():
     ref = resample(x, 48000, 24000)
     assert ref.shape[1] - 300 < y.shape[1] <= ref.shape[1]
     assert np.abs(y - ref[:, : y.shape[1]]).max() < 1e-5
+
+
+@pytest.mark.parametrize("rate_in, rate_out, ch_in, ch_out", [(16000, 24000, 1, 1), (44100, 24000, 2, 1), (48000, 48000, 1, 2),
+                                                               (22050, 44100, 8, 2), (24000, 24000, 2, 1)])
+def test_converted_stream_windows_equal_slices_of_convert(rate_in, rate_out, ch_in, ch_out):
+    from explorer.core.audio import Clip, ConvertedStream, convert
+
+    rng = np.random.default_rng(rate_in + ch_in)
+    clip = Clip(rng.standard_normal((ch_in, int(23.3 * rate_in))).astype(np.float32) * 0.1, rate_in)
+    whole = convert(clip, rate_out, ch_out)
+    stream = ConvertedStream(clip, rate_out, ch_out)
+    assert stream.frames == whole.frames and stream.notes == whole.notes
+    start = 0
+    while start < whole.frames + 1000:
+        end = start + int(rng.integers(1, 9 * rate_out))
+        got = stream.window(start, end)
+        expected = np.zeros((ch_out, end - start), np.float32)
+        part = whole.samples[:, start:end]
+        expected[:, : part.shape[1]] = part
+        np.testing.assert_allclose(got, expected, atol=2e-6)
+        start = max(start, end - int(rng.integers(0, rate_out)))  # overlapping, never going back

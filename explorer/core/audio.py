@@ -97,7 +97,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
                                  f"Cut it first, e.g. sox '{p.name}' part.wav trim 0 30:00")
             if mono:
                 notes.append(f"mixed {channels} channels to mono while reading, to fit in memory")
-            samples = _read_blocks(f, frames, rate, mono, progress)
+            samples, nonfinite, clipped = _read_blocks(f, frames, rate, mono, progress)
     except PermissionError:
         raise AudioError(f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions).") from None
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError, EOFError, OSError) as exc:
@@ -108,13 +108,10 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         raise AudioError(f"'{p.name}' holds no audio samples.")
     if samples.shape[1] < frames:
         notes.append(f"the file ends early: read {samples.shape[1] / rate:.2f} s of the {frames / rate:.2f} s its header announces")
-    bad = ~np.isfinite(samples)
-    if bad.any():
-        samples = np.where(bad, np.float32(0.0), samples)
-        notes.append(f"replaced {int(bad.sum())} NaN or infinite samples with silence")
-    clipped = float(np.mean(np.abs(samples) >= 0.999))
-    if clipped > 0.001:
-        notes.append(f"{100 * clipped:.1f}% of the samples are at full scale: the recording is clipped")
+    if nonfinite:
+        notes.append(f"replaced {nonfinite} NaN or infinite samples with silence")
+    if clipped > 0.001 * samples.size:
+        notes.append(f"{100 * clipped / samples.size:.1f}% of the samples are at full scale: the recording is clipped")
     return Clip(samples, rate, tuple(notes))
 
 
@@ -129,14 +126,22 @@ def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
 
 
 def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
-                 progress: Callable[[float, str], bool | None] | None) -> FloatArray:
-    """Read every block into one preallocated ``[channels, frames]`` array (growing only if the header undercounts)."""
+                 progress: Callable[[float, str], bool | None] | None) -> tuple[FloatArray, int, int]:
+    """Read every block into one preallocated ``[channels, frames]`` array (growing only if the header
+    undercounts), silencing NaN and infinite samples on the way; returns the samples and how many
+    samples were not finite and how many at full scale (counted per block: no full-size temporaries)."""
+    nonfinite = clipped = 0
     channels = 1 if mono else int(f.channels)
     out = np.empty((channels, max(frames, 0)), np.float32)
     pos = 0
     block = max(1, int(READ_BLOCK_SECONDS * rate))
     for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
         chunk = data.mean(axis=1, keepdims=True).T if mono else data.T
+        bad = ~np.isfinite(chunk)
+        if bad.any():
+            nonfinite += int(bad.sum())
+            chunk = np.where(bad, np.float32(0.0), chunk)
+        clipped += int(np.count_nonzero(np.abs(chunk) >= 0.999))
         n = chunk.shape[1]
         if pos + n > out.shape[1]:
             out = np.concatenate([out[:, :pos], np.empty((channels, pos + n - out.shape[1] + block), np.float32)], axis=1)
@@ -145,7 +150,7 @@ def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
         if progress is not None and frames > 0 and progress(min(1.0, pos / frames), "Reading") is False:
             raise CancelledError("Reading was cancelled.")
     result: FloatArray = np.ascontiguousarray(out[:, :pos])
-    return result
+    return result, nonfinite, clipped
 
 
 def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str = "FLOAT") -> None:
@@ -235,22 +240,75 @@ def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
     Mono codecs get the mean of all channels; stereo codecs get a mono clip on both sides, or the
     first two channels of a clip with more.
     """
-    notes = list(clip.notes)
-    x = clip.samples
-    if clip.channels != channels:
-        if channels == 1:
-            x = x.mean(axis=0, keepdims=True)
-            notes.append(f"mixed {clip.channels} channels down to mono")
-        elif clip.channels == 1:
-            x = np.repeat(x, channels, axis=0)
-            notes.append(f"copied mono to {channels} channels")
-        else:
-            x = x[:channels]
-            notes.append(f"kept the first {channels} of {clip.channels} channels")
+    x = _mix(clip.samples, channels)
     if clip.sample_rate != sample_rate:
         x = resample(x, clip.sample_rate, sample_rate)
+    return Clip(np.ascontiguousarray(x, dtype=np.float32), sample_rate, conversion_notes(clip, sample_rate, channels))
+
+
+def _mix(x: FloatArray, channels: int) -> FloatArray:
+    if x.shape[0] == channels:
+        return x
+    if channels == 1:
+        mixed: FloatArray = x.mean(axis=0, keepdims=True)
+        return mixed
+    return np.repeat(x, channels, axis=0) if x.shape[0] == 1 else x[:channels]
+
+
+def conversion_notes(clip: Clip, sample_rate: int, channels: int) -> tuple[str, ...]:
+    """What :func:`convert` changes, in words, after the clip's own notes."""
+    notes = list(clip.notes)
+    if clip.channels != channels:
+        if channels == 1:
+            notes.append(f"mixed {clip.channels} channels down to mono")
+        elif clip.channels == 1:
+            notes.append(f"copied mono to {channels} channels")
+        else:
+            notes.append(f"kept the first {channels} of {clip.channels} channels")
+    if clip.sample_rate != sample_rate:
         notes.append(f"resampled {clip.sample_rate} Hz to {sample_rate} Hz")
-    return Clip(np.ascontiguousarray(x, dtype=np.float32), sample_rate, tuple(notes))
+    return tuple(notes)
+
+
+class ConvertedStream:
+    """:func:`convert` of a clip, produced block by block as an encoder walks it in order.
+
+    ``window(start, end)`` returns codec-rate samples (zero-padded past the end) equal to slicing
+    the whole converted clip, while holding only what later windows still need: a 2-hour clip is
+    never resampled into a second full-length copy. Windows must not start before earlier ones.
+    """
+
+    BLOCK_SECONDS = 10.0
+
+    def __init__(self, clip: Clip, sample_rate: int, channels: int) -> None:
+        self.clip, self.channels, self.sample_rate = clip, channels, sample_rate
+        same = clip.sample_rate == sample_rate
+        self.frames = clip.frames if same else math.ceil(clip.frames * sample_rate / clip.sample_rate)
+        self.notes = conversion_notes(clip, sample_rate, channels)
+        self._resampler = None if same else StreamResampler(clip.sample_rate, sample_rate, channels)
+        self._read = 0
+        self._buf: FloatArray = np.zeros((channels, 0), np.float32)
+        self._start = 0
+
+    def window(self, start: int, end: int) -> FloatArray:
+        if start < self._start:
+            raise ValueError("windows must not start before an earlier window's start")
+        while self._start + self._buf.shape[1] < min(end, self.frames):
+            self._produce()
+        self._buf = self._buf[:, start - self._start:]
+        self._start = start
+        return np.ascontiguousarray(fit_length(self._buf[:, : end - start], end - start))
+
+    def _produce(self) -> None:
+        rate_in = self.clip.sample_rate
+        x = _mix(self.clip.samples[:, self._read: self._read + int(self.BLOCK_SECONDS * rate_in)], self.channels)
+        self._read += x.shape[1]
+        y = x if self._resampler is None else self._resampler.push(x)
+        if self._resampler is not None and self._read >= self.clip.frames:
+            # the end: zeros stand for the time after the clip, as in the one-shot resampler
+            tail = self._resampler.push(np.zeros((self.channels, 2 * self._resampler.margin + self._resampler.down), np.float32))
+            y = np.concatenate([y, tail], axis=1)
+        self._buf = np.concatenate([self._buf, y.astype(np.float32)], axis=1)[:, : self.frames - self._start]
 
 
 def fit_length(samples: FloatArray, frames: int) -> FloatArray:

@@ -27,7 +27,7 @@ import torch
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.codecs.base import Codec, CodecInfo
-from explorer.core.audio import Clip, convert, fit_length, resample
+from explorer.core.audio import Clip, ConvertedStream, fit_length, resample
 from explorer.core.edits import Edits, edited_codes, gains
 from explorer.core.errors import CancelledError, CodecError
 from explorer.core.plan import OverlapAdd, context_decode_plan, context_encode_plan, segment_decode_plan
@@ -143,10 +143,12 @@ class Engine:
             raise CodecError(f"{info.name} has 1 to {info.max_codebooks} codebooks; {n} were asked for.")
         if clip.frames == 0:
             raise CodecError("The clip is empty: there is nothing to encode.")
-        native = convert(clip, info.sample_rate, info.channels)
+        native = ConvertedStream(clip, info.sample_rate, info.channels)  # block by block: no full-length copy
         codec_samples = native.frames
         padded = math.ceil(codec_samples / info.pad_multiple) * info.pad_multiple
-        audio = torch.from_numpy(fit_length(native.samples, padded))
+
+        def window(start: int, end: int) -> torch.Tensor:
+            return torch.from_numpy(native.window(start, end))
         rows: list[list[IntArray]] = [[] for _ in range(n)]
         sides: list[dict[str, Any]] = []
         with torch.inference_mode():
@@ -155,8 +157,7 @@ class Engine:
                 offsets = list(range(0, codec_samples, stride))
                 for i, off in enumerate(offsets):
                     _report(progress, i / len(offsets), f"Encoding with {info.name}")
-                    seg = audio[:, off: off + length]
-                    seg = seg[:, : math.ceil(min(length, codec_samples - off) / info.hop_length) * info.hop_length]
+                    seg = window(off, off + math.ceil(min(length, codec_samples - off) / info.hop_length) * info.hop_length)
                     block = self.codec.encode(seg, n)
                     for k in range(n):
                         rows[k].append(block.codes[k].cpu().numpy())
@@ -166,7 +167,7 @@ class Engine:
                 plan = context_encode_plan(padded, chunk, context)
                 for i, piece in enumerate(plan):
                     _report(progress, i / len(plan), f"Encoding with {info.name}")
-                    block = self.codec.encode(audio[:, piece.audio[0]: piece.audio[1]], n)
+                    block = self.codec.encode(window(*piece.audio), n)
                     for k in range(n):
                         per = info.hop_length * info.stride(k)
                         rows[k].append(block.codes[k][piece.skip // per: (piece.skip + piece.length) // per].cpu().numpy())
