@@ -239,7 +239,8 @@ def test_the_session_is_autosaved_and_restored_after_a_crash(qtbot, tmp_path, sp
     with qtbot.waitSignal(first.reconstruction_ready, timeout=120_000):
         first.panel.toggle(3, "mute")
     first.views.wave.setXRange(1.0, 2.5, padding=0)
-    qtbot.waitUntil(lambda: "2.5" in str(QSettings(ini, QSettings.Format.IniFormat).value("session/view", "")), timeout=5000)
+    session = tmp_path / "session.json"
+    qtbot.waitUntil(lambda: session.exists() and '2.5]' in session.read_text(), timeout=5000)
     first.timer.stop()  # no closeEvent, no save_state: as if the app had crashed
 
     second = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
