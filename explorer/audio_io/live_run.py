@@ -174,8 +174,8 @@ class LiveRun:
         x = self.to_codec.push(block[:1])
         self.stats.seconds += x.shape[1] / rate
         first_frame = self.live.frame
-        codes, audio = self._drop_backlog(x)
-        steps = self.live.push(x[:, x.shape[1] - self._kept:])
+        kept, codes, audio = self._drop_backlog(x)
+        steps = self.live.push(kept)
         for s in steps:
             codes.append(s.codes)
             audio.append(s.audio)
@@ -206,22 +206,21 @@ class LiveRun:
             audio = audio[:, excess:]
         self.out.write(audio)
 
-    def _drop_backlog(self, x: FloatArray) -> tuple[list[list[IntArray]], list[FloatArray]]:
-        """Drop whole blocks from the front of ``x`` when more than ``max_backlog`` seconds waited;
-        sets ``_kept`` (samples of ``x`` to process) and returns the dropped span's codes and audio."""
+    def _drop_backlog(self, x: FloatArray) -> tuple[FloatArray, list[list[IntArray]], list[FloatArray]]:
+        """Drop whole blocks from the front of ``x`` when more than ``max_backlog`` seconds waited.
+
+        Returns the samples still to process, and the dropped span's codes (-1) and audio (silence)."""
         info = self.engine.info
         block = self.live.block
-        self._kept = x.shape[1]
         if x.shape[1] <= max(3 * block, self.max_backlog * info.sample_rate):
-            return [], []
+            return x, [], []
         drop = (x.shape[1] - block) // block * block
-        self._kept -= drop
         self.live.skip(drop)
         self.stats.skipped_steps += drop // block
         self.stats.skipped_seconds += drop / info.sample_rate
         frames = drop // self.live.hop
         gap: list[IntArray] = [np.full(frames // info.stride(k), -1, np.int64) for k in range(self.live.n)]
-        return [gap], [np.zeros((info.channels, drop), np.float32)]
+        return x[:, drop:], [gap], [np.zeros((info.channels, drop), np.float32)]
 
     def _note_latency(self, taken: float, ahead: float) -> None:
         """Input-to-output latency of the step just done: waiting for the block (algorithmic), compute

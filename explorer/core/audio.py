@@ -75,6 +75,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         impossible sample rate, or is too long to hold.
     """
     p = Path(path)
+    denied = f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions)."
     try:
         if not p.exists():
             raise AudioError(f"No file at '{p}'.")
@@ -83,7 +84,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         if not os.access(p, os.R_OK):
             raise PermissionError(p)
     except PermissionError:
-        raise AudioError(f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions).") from None
+        raise AudioError(denied) from None
     notes: list[str] = []
     try:
         with sf.SoundFile(str(p)) as f:
@@ -99,7 +100,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
                 notes.append(f"mixed {channels} channels to mono while reading, to fit in memory")
             samples, nonfinite, clipped = _read_blocks(f, frames, rate, mono, progress)
     except PermissionError:
-        raise AudioError(f"'{p}' cannot be read: permission denied (check the file's and its folders' permissions).") from None
+        raise AudioError(denied) from None
     except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OverflowError, MemoryError, EOFError, OSError) as exc:
         # libsndfile says "does not exist or is not a regular file" for any file it cannot recognise
         reason = "not a format it recognises" if "not a regular file" in str(exc) else str(exc)
