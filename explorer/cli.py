@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a codec, optionally with N codebooks (repeat: -c rvq-lab@8 -c mimi)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.set_defaults(weights=None)  # several codecs: each from its own cache
 
     p = sub.add_parser("install-desktop", help="add Codec Explorer to the desktop's menu and file managers' 'Open with'")
     p.add_argument("--uninstall", action="store_true", help="remove the menu entry and icon again")
@@ -119,6 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", type=int, default=1, help="transplant: codebooks taken from A (default 1)")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.set_defaults(weights=None)
     return ap
 
 
@@ -160,12 +162,9 @@ def _edits(args: argparse.Namespace) -> Any:
 
 
 def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
-    from explorer.codecs.registry import load_codec
-    from explorer.core.device import resolve_device
-    from explorer.core.engine import Engine
+    from explorer.core.session import CodecChoice, open_engine
 
-    codec = load_codec(name, resolve_device(args.device), args.weights, bar.download)
-    return Engine(codec)
+    return open_engine(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
 
 
 def cmd_codecs(args: argparse.Namespace) -> int:
@@ -179,7 +178,7 @@ def cmd_codecs(args: argparse.Namespace) -> int:
             "family": info.family,
             "sample_rate": info.sample_rate,
             "channels": info.channels,
-            "frame_rates": sorted({round(c.frame_rate, 5) for c in info.codebooks(info.max_codebooks)}, reverse=True),
+            "frame_rates": info.frame_rates(info.max_codebooks),
             "codebooks_max": info.max_codebooks,
             "codebooks_default": info.default_codebooks,
             "codebook_choices": list(info.codebook_choices),
@@ -323,14 +322,6 @@ def cmd_live(args: argparse.Namespace) -> int:
     return 0
 
 
-def _plain_engine(name: str, device: str, bar: _Bar) -> Any:
-    from explorer.codecs.registry import load_codec
-    from explorer.core.device import resolve_device
-    from explorer.core.engine import Engine
-
-    return Engine(load_codec(name, resolve_device(device), None, bar.download))
-
-
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
     from explorer.core.compare import compare, parse_spec, write_csv
@@ -339,7 +330,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     bar = _Bar()
     clip = load_audio(args.input)
     specs = [parse_spec(c) for c in args.codec]
-    engines = [(_plain_engine(name, args.device, bar), n) for name, n in specs]
+    engines = [(_engine(name, args, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar(i / total, f"Comparing ({name})"))
     bar.close()
     out = Path(args.output)
@@ -366,17 +357,10 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     bar = _Bar()
     clip = load_audio(args.input or resource("clips", "speech_en.wav"))
     names = args.codec or ["rvq-lab"]
-    engines = [_plain_engine(n, args.device, bar) for n in names]
-    if args.name == "ladder":
-        exp = ex.bitrate_ladder(engines[0], clip)
-    elif args.name == "semantic":
-        exp = ex.semantic_vs_acoustic(engines[0], clip)
-    elif args.name == "frame-rates":
-        exp = ex.frame_rates(engines, clip)
-    else:
-        exp = ex.transplant(engines[0], clip, load_audio(args.other or resource("clips", "speech_de.wav")), args.keep)
+    engines = [_engine(n, args, bar) for n in names]
+    exp = ex.run(args.name, engines, clip, load_audio(args.other) if args.other else None, args.keep)
     files = ex.write_experiment(exp, Path(args.output))
-    print(Path(args.output, "narration.txt").read_text())
+    print(ex.narration(exp))
     print(f"wrote {len(files)} files to {args.output}")
     return 0
 

@@ -69,6 +69,10 @@ class CodecInfo:
             return f"scale {k} ({self.latent_frame_rate / self.stride(k):.1f} Hz)"
         return "acoustic" if self.semantic_codebooks else f"residual stage {k}"
 
+    def frame_rates(self, n: int | None = None) -> list[float]:
+        """The distinct frame rates of the first ``n`` codebooks, fastest first (SNAC has three)."""
+        return sorted({round(c.frame_rate, 5) for c in self.codebooks(n)}, reverse=True)
+
     def codebooks(self, n: int | None = None) -> list[CodebookInfo]:
         """Describe the first ``n`` codebooks (all the default ones if ``n`` is None)."""
         n = self.default_codebooks if n is None else n

@@ -6,10 +6,11 @@ A crash or a full disk mid-write leaves the previous file (or none), never a hal
 from __future__ import annotations
 
 import contextlib
+import csv
 import os
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 
 @contextlib.contextmanager
@@ -31,3 +32,11 @@ def atomic_write(path: str | os.PathLike[str]) -> Iterator[Path]:
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def write_table(path: str | os.PathLike[str], rows: list[dict[str, Any]], fields: list[str] | None = None) -> None:
+    """A CSV with a header (``fields``, default the first row's keys), written atomically."""
+    with atomic_write(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=fields or (list(rows[0]) if rows else []))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
+from explorer.codecs.base import CodecInfo
+from explorer.core.atomic import write_table
 from explorer.core.audio import Clip
-from explorer.core.atomic import atomic_write
 from explorer.core.engine import Encoding, Engine
 from explorer.core.metrics import reconstruction_quality
 
@@ -38,6 +38,11 @@ class Compared:
     reconstruction: Clip
 
 
+def frame_rates_text(info: CodecInfo, n_codebooks: int) -> str:
+    """``75``, ``12.5`` or SNAC 24 kHz's ``46.88/23.44/11.72``: the first ``n_codebooks``' frame rates in Hz."""
+    return "/".join(f"{round(r, 2):g}" for r in info.frame_rates(n_codebooks))
+
+
 def tokens_per_second(enc: Encoding) -> float:
     """Tokens a language model would see per second of audio: every code of every codebook."""
     return sum(len(c) for c in enc.codes) / enc.duration
@@ -62,12 +67,10 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> C
     out = engine.decode(enc)
     t_dec = time.perf_counter() - t
     q = reconstruction_quality(clip, out)
-    info = engine.info
-    rates = sorted({round(info.sample_rate / (info.hop_length * info.stride(k)), 2) for k in range(enc.n_codebooks)}, reverse=True)
     row = CompareRow(
         codec=engine.info.name if n_codebooks is None else f"{engine.info.name}@{n_codebooks}",
         sample_rate=engine.info.sample_rate,
-        frame_rates_hz="/".join(f"{r:g}" for r in rates),
+        frame_rates_hz=frame_rates_text(engine.info, enc.n_codebooks),
         codebooks=enc.n_codebooks,
         tokens_per_second=round(tokens_per_second(enc), 2),
         bitrate_kbps=round(enc.bitrate / 1000, 3),
@@ -93,9 +96,4 @@ def compare(engines: list[tuple[Engine, int | None]], clip: Clip,
 
 def write_csv(rows: list[CompareRow], path: str | os.PathLike[str]) -> None:
     """One row per codec, with a header; written atomically."""
-    fields = list(asdict(rows[0]).keys()) if rows else [f for f in CompareRow.__dataclass_fields__]
-    with atomic_write(path) as tmp, open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fields)
-        w.writeheader()
-        for r in rows:
-            w.writerow(asdict(r))
+    write_table(path, [asdict(r) for r in rows], list(CompareRow.__dataclass_fields__))

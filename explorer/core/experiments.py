@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from explorer.core.audio import Clip, convert
-from explorer.core.compare import tokens_per_second
+from explorer.core.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
 from explorer.core.engine import Engine
 from explorer.core.errors import CodecError
@@ -101,10 +101,9 @@ def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:
     for engine in engines:
         enc = engine.encode(clip)
         info = engine.info
-        rates = sorted({round(info.sample_rate / (info.hop_length * info.stride(k)), 2) for k in range(enc.n_codebooks)}, reverse=True)
         tps = tokens_per_second(enc)
-        frames_10s = 10 * rates[0]
-        exp.table.append({"codec": info.name, "frame_rates_hz": "/".join(f"{r:g}" for r in rates), "codebooks": enc.n_codebooks,
+        frames_10s = 10 * info.frame_rates(enc.n_codebooks)[0]
+        exp.table.append({"codec": info.name, "frame_rates_hz": frame_rates_text(info, enc.n_codebooks), "codebooks": enc.n_codebooks,
                           "tokens_per_second": round(tps, 1), "tokens_in_10s": int(round(10 * tps)),
                           "frames_in_10s": int(round(frames_10s))})
         exp.steps.append(Step(info.name, f"{info.name}: {tps:.0f} tokens per second, so 10 s is {10 * tps:.0f} tokens flattened, "
@@ -144,6 +143,23 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
     return exp
 
 
+def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None, keep: int = 1) -> Experiment:
+    """Experiment ``name`` (a key of :data:`EXPERIMENTS`) on ``clip``: ``engines[0]`` runs it, all of
+    them for frame-rates; the transplant's clip B is ``other`` (default: the bundled German speech)."""
+    if name == "ladder":
+        return bitrate_ladder(engines[0], clip)
+    if name == "semantic":
+        return semantic_vs_acoustic(engines[0], clip)
+    if name == "frame-rates":
+        return frame_rates(engines, clip)
+    if name == "transplant":
+        from explorer.core.audio import load_audio
+        from explorer.core.resources import resource
+
+        return transplant(engines[0], clip, other or load_audio(resource("clips", "speech_de.wav")), keep)
+    raise CodecError(f"Unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}.")
+
+
 EXPERIMENTS = {
     "ladder": "Bitrate ladder: keep the first 1, 2, 4, 8, ... codebooks",
     "semantic": "Semantic vs acoustic: randomize codebook 0, then the last",
@@ -152,24 +168,27 @@ EXPERIMENTS = {
 }
 
 
+def narration(exp: Experiment) -> str:
+    """The experiment as text: title, introduction, numbered steps, conclusion."""
+    lines = [exp.title, "", exp.intro, ""] + [f"{i}. {step.narration}" for i, step in enumerate(exp.steps, 1)]
+    return "\n".join(lines + ["", exp.conclusion, ""])
+
+
 def write_experiment(exp: Experiment, folder: Path) -> list[Path]:
     """Write the narration (``narration.txt``), the table (``table.csv``) and each step's sound; returns the files."""
     from explorer.core.audio import save_audio
+    from explorer.core.atomic import write_table
     from explorer.core.report import write_text
 
     folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    lines = [exp.title, "", exp.intro, ""]
+    written = [folder / "narration.txt"]
+    write_text(written[0], narration(exp))
     for i, step in enumerate(exp.steps, 1):
-        lines.append(f"{i}. {step.narration}")
         if step.audio is not None:
             path = folder / f"{i:02d}-{''.join(ch if ch.isalnum() else '-' for ch in step.label).strip('-')}.wav"
             save_audio(path, step.audio)
             written.append(path)
-    lines += ["", exp.conclusion, ""]
-    write_text(folder / "narration.txt", "\n".join(lines))
     if exp.table:
-        keys = list(exp.table[0])
-        write_text(folder / "table.csv", "\n".join([",".join(keys)] + [",".join(str(r[k]) for k in keys) for r in exp.table]) + "\n")
+        write_table(folder / "table.csv", exp.table)
         written.append(folder / "table.csv")
-    return [folder / "narration.txt", *written]
+    return written

@@ -7,6 +7,7 @@ and every sound as a data: URI, so the one file can be mailed or put on a course
 from __future__ import annotations
 
 import base64
+import colorsys
 import html
 import io
 import os
@@ -37,6 +38,19 @@ def colormap(values: FloatArray, lo: float, hi: float) -> AnyArray:
     return out
 
 
+def token_palette(size: int) -> AnyArray:
+    """RGBA uint8 colours for token ids: hues spread by the golden ratio so neighbours differ."""
+    golden = 0.618033988749895
+    out = np.empty((size, 4), dtype=np.uint8)
+    for i in range(size):
+        h = (i * golden) % 1.0
+        s = 0.45 + 0.35 * ((i * 7) % 5) / 4
+        v = 0.55 + 0.4 * ((i * 3) % 4) / 3
+        r, g, b = colorsys.hsv_to_rgb(h, s, v)
+        out[i] = (int(r * 255), int(g * 255), int(b * 255), 255)
+    return out
+
+
 def png_bytes(rgb: AnyArray) -> bytes:
     """Encode ``[height, width, 3]`` uint8 as a PNG."""
     h, w, _ = rgb.shape
@@ -60,12 +74,8 @@ def spectrogram_rgb(clip: Clip, width: int = 900, height: int = 160, max_hz: flo
 
 
 def grid_rgb(codes: list[AnyArray], size: int, width: int = 900, row_height: int = 6) -> AnyArray:
-    """Token grid: one band per codebook (0 at the top), colour = token id spread over the hues."""
-    golden = 0.618033988749895
-    ids = np.arange(size)
-    hue = (ids * golden) % 1.0
-    palette = np.stack([np.abs(hue * 6 - 3) - 1, 2 - np.abs(hue * 6 - 2), 2 - np.abs(hue * 6 - 4)], axis=1)
-    palette = (np.clip(palette, 0, 1) * 180 + 50).astype(np.uint8)
+    """Token grid: one band per codebook (0 at the top), in the window's colours."""
+    palette = token_palette(size)[:, :3]
     bands = []
     for row in codes:
         cols = np.linspace(0, max(len(row) - 1, 0), width).astype(int)

@@ -15,7 +15,8 @@ from PySide6.QtCore import QRectF
 from explorer.audio_io.live_run import ViewChunk
 from explorer.codecs.base import CodecInfo
 from explorer.core.edits import Edits
-from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells, token_palette
+from explorer.core.report import token_palette
+from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells
 
 WINDOW_SECONDS = 8.0
 SKIPPED = np.array([60, 60, 60, 255], np.uint8)

@@ -7,7 +7,6 @@ drawn as one image item per frame rate (SNAC's scales), with ``setRect`` so axes
 
 from __future__ import annotations
 
-import colorsys
 from functools import lru_cache
 
 import numpy as np
@@ -16,6 +15,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
+from explorer.core.report import token_palette
 from explorer.core.types import FloatArray
 from explorer.ui.grid_data import GridData
 from explorer.ui.worker import Spectra
@@ -24,19 +24,6 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 
 SPECTRO_LEVELS = (-90.0, -10.0)
 DIFF_LEVELS = (-30.0, 30.0)
-
-
-def token_palette(size: int) -> np.ndarray:
-    """RGBA uint8 colours for token ids: hues spread by the golden ratio so neighbours differ."""
-    golden = 0.618033988749895
-    out = np.empty((size, 4), dtype=np.uint8)
-    for i in range(size):
-        h = (i * golden) % 1.0
-        s = 0.45 + 0.35 * ((i * 7) % 5) / 4
-        v = 0.55 + 0.4 * ((i * 3) % 4) / 3
-        r, g, b = colorsys.hsv_to_rgb(h, s, v)
-        out[i] = (int(r * 255), int(g * 255), int(b * 255), 255)
-    return out
 
 
 def mark_cells(rgba: np.ndarray, k: int, edits: Edits, span: slice) -> None:
@@ -223,19 +210,23 @@ class TimeViews(pg.GraphicsLayoutWidget):
             width = grid.duration if grid.info.segment is not None else len(grid.codes[k]) * grid.step[k]
             image.set(np.stack(rows), QRectF(0, n - 1 - group[-1], width, len(group)), None)
 
-    def cell_at(self, x: float, y: float) -> str | None:
-        """The hover text for the grid cell at time ``x`` s and row coordinate ``y``."""
+    def cell(self, x: float, y: float) -> tuple[int, int] | None:
+        """(codebook, frame) of the grid cell at time ``x`` s and row coordinate ``y``, if there is one."""
         grid = self._grid
-        if grid is None or not 0 <= y < grid.n_codebooks:
+        if grid is None or not 0 <= y < grid.n_codebooks or x < 0:
             return None
         k = grid.n_codebooks - 1 - int(y)
-        times = grid.times[k]
-        if x < 0 or len(times) == 0:
+        f = int(np.searchsorted(grid.times[k], x, side="right")) - 1
+        return (k, f) if 0 <= f < len(grid.times[k]) else None
+
+    def cell_at(self, x: float, y: float) -> str | None:
+        """The hover text for the grid cell at time ``x`` s and row coordinate ``y``."""
+        cell = self.cell(x, y)
+        if cell is None or self._grid is None:
             return None
-        f = int(np.searchsorted(times, x, side="right")) - 1
-        if f < 0 or f >= len(times):
-            return None
-        return f"codebook {k} ({grid.info.role(k)}) · frame {f} · {times[f]:.3f} s · token {grid.codes[k][f]}"
+        k, f = cell
+        grid = self._grid
+        return f"codebook {k} ({grid.info.role(k)}) · frame {f} · {grid.times[k][f]:.3f} s · token {grid.codes[k][f]}"
 
     def mark_occurrences(self, k: int, frames: np.ndarray) -> None:
         """Outline codebook ``k``'s cells at ``frames`` (where a clicked token occurs); empty clears."""

@@ -581,20 +581,11 @@ class MainWindow(QMainWindow):
 
     def run_experiment(self, name: str) -> experiments.Experiment:
         """Run experiment ``name`` on the open clip with the chosen codec (worker thread)."""
+        from explorer.ui.classroom import usable_codecs
+
         clip, _ = self.current_clip()
-        codec = self.codec_box.currentData()
-        engine = self.classroom_engine(codec)
-        if name == "ladder":
-            return experiments.bitrate_ladder(engine, clip)
-        if name == "semantic":
-            return experiments.semantic_vs_acoustic(engine, clip)
-        if name == "frame-rates":
-            from explorer.ui.classroom import usable_codecs
-
-            return experiments.frame_rates([self.classroom_engine(n) for n in usable_codecs()], clip)
-        from explorer.core.audio import load_audio
-
-        return experiments.transplant(engine, clip, load_audio(resource("clips", "speech_de.wav")))
+        names = usable_codecs() if name == "frame-rates" else [self.codec_box.currentData()]
+        return experiments.run(name, [self.classroom_engine(n) for n in names], clip)
 
     def play_clip(self, clip: Clip) -> None:
         """Play a clip from a classroom tool through the window's player (the file view reloads after)."""
@@ -912,13 +903,10 @@ class MainWindow(QMainWindow):
 
     def _show_occurrences(self, x: float, y: float) -> None:
         """Where else the clicked token occurs in its codebook (token statistics)."""
-        grid = self.grid
-        if grid is None or not 0 <= y < grid.n_codebooks:
+        grid, cell = self.grid, self.views.cell(x, y)
+        if grid is None or cell is None:
             return
-        k = grid.n_codebooks - 1 - int(y)
-        f = int(np.searchsorted(grid.times[k], x, side="right")) - 1
-        if not 0 <= f < len(grid.codes[k]):
-            return
+        k, f = cell
         token = int(grid.codes[k][f])
         where = np.flatnonzero(grid.codes[k] == token)
         self.views.mark_occurrences(k, where)
