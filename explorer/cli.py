@@ -10,9 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import os
+import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,20 +27,64 @@ log = logging.getLogger(__name__)
 
 def _int_list(text: str) -> list[int]:
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        values = [int(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated codebook numbers, got '{text}'") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"codebooks are numbered from 0; got '{text}'")
+    return values
+
+
+def _count(text: str) -> int:
+    """A whole number of 1 or more (codebooks)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got '{text}'") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got '{text}'")
+    return value
+
+
+def _seed(text: str) -> int:
+    from explorer.core.edits import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got '{text}'") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got '{text}'")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"expected a time in seconds, 0 or more, got '{text}'")
+    return value
+
+
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected a time in seconds above 0, got '{text}'")
+    return value
 
 
 def _add_edit_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("edits (codebooks are numbered from 0)")
     g.add_argument("--mute", type=_int_list, default=[], metavar="K,K", help="remove these codebooks' contributions")
     g.add_argument("--solo", type=_int_list, default=[], metavar="K,K", help="hear only these codebooks")
-    g.add_argument("--keep", type=int, default=None, metavar="N", help="keep only the first N codebooks (bitrate ladder)")
+    g.add_argument("--keep", type=_count, default=None, metavar="N", help="keep only the first N codebooks (bitrate ladder)")
     g.add_argument("--randomize", type=_int_list, default=[], metavar="K,K", help="replace these codebooks' codes with uniform random ones")
-    g.add_argument("--seed", type=int, default=0, help="seed for --randomize and for codecs that inject noise (default 0)")
-    g.add_argument("--start", type=float, default=None, metavar="SEC", help="apply the edits from this time on")
-    g.add_argument("--end", type=float, default=None, metavar="SEC", help="apply the edits up to this time")
+    g.add_argument("--seed", type=_seed, default=None,
+                   help="seed for --randomize and for codecs that inject noise (default: the token file's, else 0)")
+    g.add_argument("--start", type=_seconds, default=None, metavar="SEC", help="apply the edits from this time on")
+    g.add_argument("--end", type=_seconds, default=None, metavar="SEC", help="apply the edits up to this time")
 
 
 def _add_codec_flags(p: argparse.ArgumentParser, with_codec: bool = True) -> None:
@@ -65,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("live", help="encode and decode the microphone live; monitor and record the take")
     _add_codec_flags(p)
     _add_edit_flags(p)
-    p.add_argument("--seconds", type=float, default=None, help="stop after this long (default: Ctrl+C)")
+    p.add_argument("--seconds", type=_positive_seconds, default=None, help="stop after this long (default: Ctrl+C)")
     p.add_argument("--record", default=None, metavar="DIR", help="write input.wav, reconstruction.wav and tokens.npz here")
     p.add_argument("--monitor", choices=("reconstruction", "input", "off"), default="reconstruction", help="what to play on the output")
     p.add_argument("--input-device", type=int, default=None, help="input device number (default: the system's)")
@@ -77,21 +124,21 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("encode", help="encode audio to a token file (.npz)")
     p.add_argument("input")
     _add_codec_flags(p)
-    p.add_argument("-n", "--codebooks", type=int, default=None, help="number of codebooks (the bandwidth)")
+    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
     p.add_argument("-o", "--output", required=True, help="token file to write (.npz)")
 
     p = sub.add_parser("decode", help="decode a token file to audio, optionally with edits")
     p.add_argument("tokens")
     _add_codec_flags(p, with_codec=False)
     _add_edit_flags(p)
-    p.add_argument("-o", "--output", required=True, help="audio file to write (.wav or .flac)")
+    p.add_argument("-o", "--output", required=True, help="audio file to write: .wav (32-bit float), .flac, .ogg, .aiff or .mp3")
 
     p = sub.add_parser("roundtrip", help="encode and decode audio, with edits, and print quality metrics")
     p.add_argument("input")
     _add_codec_flags(p)
-    p.add_argument("-n", "--codebooks", type=int, default=None, help="number of codebooks (the bandwidth)")
+    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
     _add_edit_flags(p)
-    p.add_argument("-o", "--output", default=None, help="audio file to write (.wav or .flac)")
+    p.add_argument("-o", "--output", default=None, help="audio file to write: .wav (32-bit float), .flac, .ogg, .aiff or .mp3")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
     p = sub.add_parser("compare", help="several codecs on one clip: table (CSV), picture (PNG) and an HTML report")
@@ -117,7 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--codec", action="append", default=None, metavar="NAME",
                    help="codec (repeat for frame-rates; default rvq-lab)")
     p.add_argument("--other", default=None, help="transplant: clip B (default: the bundled German speech)")
-    p.add_argument("--keep", type=int, default=1, help="transplant: codebooks taken from A (default 1)")
+    p.add_argument("--keep", type=_count, default=1, help="transplant: codebooks taken from A (default 1)")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     p.set_defaults(weights=None)
@@ -158,7 +205,22 @@ def _edits(args: argparse.Namespace) -> Any:
     from explorer.core.edits import Edits
 
     return Edits(mute=frozenset(args.mute), solo=frozenset(args.solo), randomize=frozenset(args.randomize),
-                 keep=args.keep, seed=args.seed, start=args.start, end=args.end)
+                 keep=args.keep, seed=args.seed or 0, start=args.start, end=args.end)
+
+
+def _inputs(args: argparse.Namespace) -> list[str | None]:
+    """Every file this command reads: an output may be none of them."""
+    return [getattr(args, name, None) for name in ("input", "tokens", "weights", "other")]
+
+
+def _check_audio_output(args: argparse.Namespace) -> None:
+    """Refuse a bad ``-o`` before any work: an unknown extension, an input, a folder, a missing folder."""
+    from explorer.core.audio import output_format
+    from explorer.core.output import check_output
+
+    if args.output:
+        output_format(args.output)
+        check_output(args.output, _inputs(args))
 
 
 def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
@@ -204,12 +266,17 @@ def cmd_encode(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio
     from explorer.core.tokens import save_tokens
 
+    from explorer.core.output import check_output
+
+    if not str(args.output).lower().endswith(".npz"):
+        raise ExplorerError(f"Token files end in .npz; name the output like tokens.npz, not '{args.output}'.")
+    check_output(args.output, _inputs(args))
     bar = _Bar()
     clip = load_audio(args.input)
     engine = _engine(args.codec, args, bar)
     enc = engine.encode(clip, args.codebooks, bar)
     bar.close()
-    save_tokens(args.output, enc.codes, enc.meta())
+    save_tokens(args.output, enc.codes, enc.meta(), _inputs(args))
     _say_notes(enc.notes)
     print(f"{args.output}: {enc.n_codebooks} codebooks x {len(enc.codes[-1])} frames, {enc.bitrate / 1000:.2f} kbps")
     return 0
@@ -220,27 +287,28 @@ def cmd_decode(args: argparse.Namespace) -> int:
     from explorer.core.edits import Edits
     from explorer.core.tokens import load_tokens
 
+    _check_audio_output(args)
     codes, meta = load_tokens(args.tokens)
-    name = meta.get("codec")
-    if not isinstance(name, str):
-        raise ExplorerError(f"'{args.tokens}' does not say which codec made it (meta has no 'codec').")
     bar = _Bar()
-    engine = _engine(name, args, bar)
+    engine = _engine(meta["codec"], args, bar)
     enc = engine.from_tokens(codes, meta)
+    _say_notes(enc.notes)
     edits = _edits(args)
     if edits.is_identity and "edits" in meta:
-        edits = Edits.from_dict({**meta["edits"], "seed": args.seed if args.seed else meta["edits"].get("seed", 0)})
+        saved = Edits.from_dict(meta["edits"])
+        edits = Edits.from_dict({**saved.to_dict(), "seed": saved.seed if args.seed is None else args.seed})
     out = engine.decode(enc, edits, bar)
     bar.close()
-    save_audio(args.output, out)
+    _say_notes(save_audio(args.output, out, inputs=_inputs(args)))
     print(f"{args.output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
 
 def cmd_roundtrip(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.core.metrics import codebook_stats, reconstruction_quality
+    from explorer.core.metrics import codebook_stats, fmt, reconstruction_quality
 
+    _check_audio_output(args)
     bar = _Bar()
     clip = load_audio(args.input)
     engine = _engine(args.codec, args, bar)
@@ -251,8 +319,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     t2 = time.perf_counter()
     bar.close()
-    if args.output:
-        save_audio(args.output, out)
+    saved = save_audio(args.output, out, inputs=_inputs(args)) if args.output else ()
     q = reconstruction_quality(clip, out)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
     result = {
@@ -267,14 +334,18 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "encode_seconds": round(t1 - t0, 3),
         "decode_seconds": round(t2 - t1, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
+        "notes": q.note_lines() + list(saved),
     }
     _say_notes(tuple(result["converted"]))
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2, allow_nan=False))
         return 0
     print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, "
           f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
-    print(f"SI-SDR {q.si_sdr:6.2f} dB   mel distance {q.mel_distance:.3f}   STOI {q.stoi:.3f}   delay {q.delay_samples} samples")
+    print(f"SI-SDR {fmt(q.si_sdr, '6.2f', ' dB')}   mel distance {fmt(q.mel_distance, '.3f')}   STOI {fmt(q.stoi, '.3f')}   "
+          f"delay {q.delay_samples} samples")
+    for line in q.note_lines() + list(saved):
+        print(f"  {line}")
     if args.output:
         print(f"wrote {args.output}")
     return 0
@@ -325,26 +396,30 @@ def cmd_live(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
     from explorer.core.compare import compare, parse_spec, write_csv
-    from explorer.core.report import comparison_png, html_report, write_bytes, write_text
+    from explorer.core.metrics import fmt
+    from explorer.core.output import prepare_folder, write_bytes, write_text
+    from explorer.core.report import comparison_png, html_report
 
+    out = prepare_folder(args.output)
     bar = _Bar()
     clip = load_audio(args.input)
     specs = [parse_spec(c) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar(i / total, f"Comparing ({name})"))
     bar.close()
-    out = Path(args.output)
-    out.mkdir(parents=True, exist_ok=True)
     rows = [r.row for r in results]
-    write_csv(rows, out / "comparison.csv")
-    write_bytes(out / "comparison.png", comparison_png(clip, results))
-    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results))
+    write_csv(rows, out / "comparison.csv", [args.input])
+    write_bytes(out / "comparison.png", comparison_png(clip, results), [args.input])
+    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results), [args.input])
     for r in results:
-        save_audio(out / f"{r.row.codec.replace('@', '-')}.wav", r.reconstruction)
+        save_audio(out / f"{r.row.codec.replace('@', '-')}.wav", r.reconstruction, inputs=[args.input])
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
-        print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {row.si_sdr_db:>7.2f} {row.stoi:>6.3f} "
-              f"{row.mel_distance:>6.3f} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
+        print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {fmt(row.si_sdr_db, '.2f'):>7} "
+              f"{fmt(row.stoi, '.3f'):>6} {fmt(row.mel_distance, '.3f'):>6} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
+    for r in results:
+        for line in r.quality.note_lines():
+            print(f"  {r.row.codec}: {line}")
     print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec")
     return 0
 
@@ -354,12 +429,15 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio
     from explorer.core.resources import resource
 
+    from explorer.core.output import prepare_folder
+
+    folder = prepare_folder(args.output)
     bar = _Bar()
     clip = load_audio(args.input or resource("clips", "speech_en.wav"))
     names = args.codec or ["rvq-lab"]
     engines = [_engine(n, args, bar) for n in names]
     exp = ex.run(args.name, engines, clip, load_audio(args.other) if args.other else None, args.keep)
-    files = ex.write_experiment(exp, Path(args.output))
+    files = ex.write_experiment(exp, folder, [args.input, args.other])
     print(ex.narration(exp))
     print(f"wrote {len(files)} files to {args.output}")
     return 0
@@ -405,9 +483,18 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM ends the command like Ctrl+C: ``finally`` blocks run and no temporary file is left."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        warnings.filterwarnings("ignore")  # the packages' own notes (torch's weight_norm, torchaudio's filterbanks)
+    if args.command not in (None, "open"):
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command is None:
             from explorer.ui.app import run
@@ -420,3 +507,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("codec-explorer: interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("codec-explorer: error: ran out of memory; try a shorter clip or fewer codebooks.", file=sys.stderr)
+        return 2

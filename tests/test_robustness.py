@@ -51,7 +51,7 @@ def mp3(path: Path) -> Path:
 
 # (name, make(tmp) -> path, "error" substring | None for "loads", a note substring or None)
 CASES = [
-    ("empty file", lambda d: put(d / "empty.wav", b""), "could not be read", None),
+    ("empty file", lambda d: put(d / "empty.wav", b""), "is empty", None),
     ("zero-length audio", lambda d: write(d / "zero.wav", np.zeros((0, 1), np.float32)), "no audio samples", None),
     ("truncated WAV", lambda d: truncated(write(d / "t.wav", tone(2.0))), None, None),  # libsndfile reads what is there
     ("truncated FLAC", lambda d: truncated(write(d / "t.flac", tone(2.0))), "could not be read|ends early", None),

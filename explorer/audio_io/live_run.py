@@ -254,7 +254,7 @@ class LiveRun:
         codes = [np.concatenate([c[k] for c in self.codes]) for k in range(len(self.codes[0]))]
         frames = len(codes[0]) * info.stride(0)
         samples = frames * info.hop_length
-        enc = Encoding(info, codes, [{"frames": frames}], info.sample_rate, samples, samples)
+        enc = Encoding(info, codes, [{"frames": frames}], info.sample_rate, samples, samples, weights=self.engine.weights_id)
         meta = enc.meta(self.edits)
         meta["live_skipped_seconds"] = round(self.stats.skipped_seconds, 3)
         save_tokens(path, codes, meta)

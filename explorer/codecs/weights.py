@@ -24,7 +24,7 @@ from typing import Any, Callable
 
 import torch
 
-from explorer.core.atomic import atomic_write
+from explorer.core.output import output_file
 from explorer.core.errors import CancelledError, WeightsError
 
 Progress = Callable[[int, int], bool | None]
@@ -141,7 +141,7 @@ def download(spec: WeightsSpec, progress: Progress | None = None) -> list[Path]:
 def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Path:
     """Stream ``url`` into a temporary file renamed to ``target`` only when every byte arrived."""
     try:
-        with atomic_write(target) as part, urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
+        with output_file(target) as part, urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0)
             done = 0
             while chunk := response.read(1 << 20):

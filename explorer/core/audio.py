@@ -1,26 +1,33 @@
 """Audio clips: reading, writing, resampling and channel conversion.
 
 A :class:`Clip` carries its own sample rate; nothing in the project assumes one. Files are read with
-soundfile (torchaudio 2.9 no longer reads files); resampling uses torchaudio's band-limited sinc
-resampler, run block by block so a long clip never needs more than a few blocks of extra memory.
+soundfile (torchaudio 2.9 no longer reads files). Resampling runs as a stream, block
+by block (:class:`StreamResampler`), so a long clip never needs more than a few blocks of extra
+memory and the live path uses the same code; odd rate ratios go to libsoxr, whose cost does not
+grow with the ratio (``benchmarks/resample.py`` measures both filters).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
 import os
-from typing import Any, Callable
+import stat
+import tempfile
+from typing import Any, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-import torch
-import torchaudio.functional as AF
+import soxr
 
 from explorer.core.types import FloatArray
-from explorer.core.atomic import atomic_write
+from explorer.core.output import OutputError, output_file
 from explorer.core.errors import AudioError, CancelledError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,11 +90,14 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
             raise AudioError(f"'{p}' is a folder, not an audio file.")
         if not os.access(p, os.R_OK):
             raise PermissionError(p)
+        _check_regular(p)
     except PermissionError:
         raise AudioError(denied) from None
+    if p.stat().st_size == 0:
+        raise AudioError(f"'{p.name}' is empty (0 bytes): there is no audio in it.")
     notes: list[str] = []
     try:
-        with sf.SoundFile(str(p)) as f:
+        with _quiet_decoder(p), sf.SoundFile(os.fsencode(p)) as f:
             rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
             _check_header(p.name, rate, channels, frames)
             mono = frames * channels * 4 > MEMORY_BUDGET and channels > 1
@@ -105,6 +115,48 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         # libsndfile says "does not exist or is not a regular file" for any file it cannot recognise
         reason = "not a format it recognises" if "not a regular file" in str(exc) else str(exc)
         raise AudioError(f"'{p.name}' could not be read as audio ({reason}); it may be corrupt or in an unsupported format.") from exc
+    return _finish(p, samples, rate, frames, nonfinite, clipped, notes)
+
+
+def _check_regular(p: Path) -> None:
+    """Refuse FIFOs, devices and sockets before opening them: opening a FIFO with no writer blocks forever."""
+    mode = p.stat().st_mode
+    if not stat.S_ISREG(mode):
+        kind = "a named pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+        raise AudioError(f"'{p}' is {kind}, not an audio file; save the audio to a file first and open that.")
+
+
+@contextlib.contextmanager
+def _quiet_decoder(p: Path) -> Iterator[None]:
+    """Keep libmpg123's own messages about a damaged MP3 off the terminal (they go to the log).
+
+    mpg123 writes to file descriptor 2 from C, so the descriptor itself is pointed at a temporary
+    file while an MP3 is opened and read. Other formats are read untouched.
+    """
+    if p.suffix.lower() not in (".mp3", ".mpga", ".mp2") and not _looks_like_mpeg(p):
+        yield
+        return
+    with tempfile.TemporaryFile() as sink:
+        saved = os.dup(2)
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            sink.seek(0)
+            said = sink.read(4000).decode("utf-8", "replace").strip()
+            if said:
+                log.info("the MP3 decoder said about '%s': %s", p.name, said)
+
+
+def _looks_like_mpeg(p: Path) -> bool:
+    with open(p, "rb") as f:
+        head = f.read(3)
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+
+
+def _finish(p: Path, samples: FloatArray, rate: int, frames: int, nonfinite: int, clipped: int, notes: list[str]) -> Clip:
     if samples.shape[1] == 0:
         raise AudioError(f"'{p.name}' holds no audio samples.")
     if samples.shape[1] < frames:
@@ -154,75 +206,141 @@ def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
     return result, nonfinite, clipped
 
 
-def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str = "FLOAT") -> None:
-    """Write ``clip`` atomically: to a temporary file beside ``path``, then renamed over it."""
+OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
+    ".wav": ("WAV", "FLOAT"),
+    ".flac": ("FLAC", "PCM_24"),
+    ".ogg": ("OGG", "VORBIS"),
+    ".oga": ("OGG", "VORBIS"),
+    ".aiff": ("AIFF", "PCM_24"),
+    ".aif": ("AIFF", "PCM_24"),
+    ".mp3": ("MP3", "MPEG_LAYER_III"),
+}
+"""Audio outputs by file extension: (libsndfile format, subtype the format supports)."""
+
+
+def output_format(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """The (format, subtype) for an audio output at ``path``, from its extension.
+
+    Raises
+    ------
+    AudioError
+        For an extension we do not write (or one this libsndfile build cannot write).
+    """
+    ext = Path(path).suffix.lower()
+    if ext not in OUTPUT_FORMATS or OUTPUT_FORMATS[ext][0] not in sf.available_formats():
+        usable = ", ".join(e for e, (f, _) in OUTPUT_FORMATS.items() if f in sf.available_formats())
+        raise AudioError(f"Cannot write audio as '{ext or Path(path).name}': name the file with one of {usable}.")
+    return OUTPUT_FORMATS[ext]
+
+
+def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str | None = None,
+               inputs: Iterable[str | os.PathLike[str] | None] = ()) -> tuple[str, ...]:
+    """Write ``clip`` by the output policy (:mod:`explorer.core.output`); the format follows the extension.
+
+    Formats that store integers or are lossy get samples limited to full scale. Returns notes on
+    what was changed on the way (e.g. peaks limited), for the caller to show.
+
+    Raises
+    ------
+    AudioError
+        For an unknown extension, or an output the policy refuses or that cannot be written.
+    """
     p = Path(path)
-    if not p.parent.is_dir():
-        raise AudioError(f"Cannot write '{p}': folder '{p.parent}' does not exist.")
+    fmt, default_subtype = output_format(p)
+    subtype = subtype or default_subtype
+    data = clip.samples
+    notes: tuple[str, ...] = ()
+    if subtype not in ("FLOAT", "DOUBLE"):
+        peak = float(np.abs(data).max()) if data.size else 0.0
+        if peak > 1.0:
+            data = np.clip(data, -1.0, 1.0)
+            notes = (f"limited peaks of {peak:.2f} to full scale for {fmt} ({subtype})",)
     try:
-        with atomic_write(p) as tmp:
-            sf.write(str(tmp), clip.samples.T, clip.sample_rate, subtype=subtype, format=_format_for(p))
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError, OSError) as exc:
-        raise AudioError(f"Could not write '{p}': {exc}") from exc
-
-
-def _format_for(path: Path) -> str:
-    ext = path.suffix.lower().lstrip(".") or "wav"
-    return {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}.get(ext, "WAV")
+        with output_file(p, inputs) as tmp:
+            sf.write(tmp, data.T, clip.sample_rate, subtype=subtype, format=fmt)
+    except OutputError as exc:
+        raise AudioError(str(exc)) from exc
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise AudioError(f"Could not write '{p}' as {fmt} ({subtype}): {exc}") from exc
+    return notes
 
 
 def resample(samples: FloatArray, rate_in: int, rate_out: int, block_seconds: float = 20.0) -> FloatArray:
-    """Band-limited resampling of ``[channels, frames]`` audio, block by block.
+    """Band-limited resampling of ``[channels, frames]`` audio, streamed block by block (:class:`StreamResampler`).
 
-    torchaudio's polyphase sinc resampler is shift-invariant by whole periods of the rate ratio
-    (``rate_in / gcd`` input samples give ``rate_out / gcd`` output samples), so blocks cut on those
-    periods, each with a margin of input on both sides, join into exactly the one-shot result.
-    The output has ``ceil(frames * rate_out / rate_in)`` frames, as torchaudio's.
+    The output has ``ceil(frames * rate_out / rate_in)`` frames; its cost and memory do not depend
+    on the rate ratio, and extra memory is a few blocks whatever the length.
     """
     if rate_in == rate_out:
         return samples
-    g = math.gcd(rate_in, rate_out)
-    up, down = rate_out // g, rate_in // g
-    n = samples.shape[1]
-    out_len = math.ceil(n * up / down)
-    periods = max(1, int(block_seconds * rate_in) // down)
-    block_in = periods * down
-    if n <= 2 * block_in:
-        x = torch.from_numpy(np.ascontiguousarray(samples))
-        one_shot: FloatArray = AF.resample(x, rate_in, rate_out).numpy()
-        return one_shot
-    margin_periods = math.ceil(256 / down) + 1
-    margin = margin_periods * down
+    out_len = math.ceil(samples.shape[1] * rate_out / rate_in)
     out = np.empty((samples.shape[0], out_len), dtype=np.float32)
-    for start in range(0, n, block_in):
-        left = max(0, start - margin)
-        right = min(n, start + block_in + margin)
-        x = torch.from_numpy(np.ascontiguousarray(samples[:, left:right]))
-        y = AF.resample(x, rate_in, rate_out).numpy()
-        skip = (start - left) // down * up
-        count = min(periods * up, out_len - start // down * up)
-        out[:, start // down * up: start // down * up + count] = y[:, skip: skip + count]
+    stream = StreamResampler(rate_in, rate_out, samples.shape[0])
+    block = max(1, int(block_seconds * rate_in))
+    pos = 0
+    for start in range(0, samples.shape[1], block):
+        pos = _put(out, pos, stream.push(samples[:, start: start + block]))
+    pos = _put(out, pos, stream.flush())
+    if pos < out_len:
+        out[:, pos:] = 0.0
     return out
+
+
+def _put(out: FloatArray, pos: int, y: FloatArray) -> int:
+    n = min(y.shape[1], out.shape[1] - pos)
+    out[:, pos: pos + n] = y[:, :n]
+    return pos + y.shape[1]
+
+
+POLYPHASE_MAX = 1000
+"""Rate ratios whose reduced terms are both at most this use torchaudio's polyphase filter; others libsoxr."""
 
 
 class StreamResampler:
     """Resample a stream block by block; the joined output equals :func:`resample` of the whole.
 
-    It holds back the last ``margin`` input periods until more input arrives (that is its latency,
-    a few milliseconds) and cuts on whole periods of the rate ratio, as :func:`resample` does.
+    Two filters, chosen by the rate ratio reduced to lowest terms (``up/down``):
+
+    * common ratios (44.1 → 24 kHz is 80/147; every standard rate has terms ≤ 320) use torchaudio's
+      polyphase sinc filter, which holds back only about 10 ms: the live path's latency stays low;
+    * any other ratio (44,101 Hz, 767,957 Hz) uses libsoxr, whose cost does not grow with the terms
+      (torchaudio's filter has ``up`` phases: 19 GB for 3.7 s at 47,999 Hz). It holds back 20–30 ms.
+
+    Both start their output at the stream's time zero, so joined blocks line up sample for sample.
     """
 
     def __init__(self, rate_in: int, rate_out: int, channels: int) -> None:
+        self.rate_in, self.rate_out, self.channels = rate_in, rate_out, channels
         g = math.gcd(rate_in, rate_out)
-        self.up, self.down = rate_out // g, rate_in // g
-        self.rate_in, self.rate_out = rate_in, rate_out
-        self.margin = (math.ceil(256 / self.down) + 1) * self.down
+        up, down = rate_out // g, rate_in // g
+        self._impl: _Polyphase | _Soxr | None = None
+        if rate_in != rate_out:
+            self._impl = _Polyphase(rate_in, rate_out, up, down, channels) if max(up, down) <= POLYPHASE_MAX \
+                else _Soxr(rate_in, rate_out, channels)
+
+    def push(self, x: FloatArray) -> FloatArray:
+        """Feed ``[channels, n]`` samples; return the ``[channels, m]`` output ready so far."""
+        return x if self._impl is None else self._impl.push(x)
+
+    def flush(self) -> FloatArray:
+        """End the stream: return what the filter held back (zeros stand for the time after it)."""
+        return np.zeros((self.channels, 0), np.float32) if self._impl is None else self._impl.flush()
+
+
+class _Polyphase:
+    """torchaudio's polyphase filter, cut on whole periods of the ratio (``down`` input samples give
+    ``up`` output samples), holding back a margin of input on each side of every cut."""
+
+    def __init__(self, rate_in: int, rate_out: int, up: int, down: int, channels: int) -> None:
+        self.rate_in, self.rate_out, self.up, self.down = rate_in, rate_out, up, down
+        self.margin = (math.ceil(256 / down) + 1) * down
         self.buffer: FloatArray = np.zeros((channels, self.margin), np.float32)
         """Input not yet consumed; it starts with ``margin`` zeros standing for the time before the stream."""
 
     def push(self, x: FloatArray) -> FloatArray:
-        if self.rate_in == self.rate_out:
-            return x
+        import torch
+        import torchaudio.functional as AF
+
         self.buffer = np.concatenate([self.buffer, x.astype(np.float32)], axis=1)
         ready = (self.buffer.shape[1] - 2 * self.margin) // self.down * self.down
         if ready <= 0:
@@ -234,6 +352,24 @@ class StreamResampler:
         self.buffer = self.buffer[:, ready:]
         return out
 
+    def flush(self) -> FloatArray:
+        return self.push(np.zeros((self.buffer.shape[0], 2 * self.margin + self.down), np.float32))
+
+
+class _Soxr:
+    """libsoxr's stream resampler (quality ``HQ``), for any ratio at the same cost."""
+
+    def __init__(self, rate_in: int, rate_out: int, channels: int) -> None:
+        self.channels = channels
+        self.stream = soxr.ResampleStream(float(rate_in), float(rate_out), channels, dtype="float32", quality="HQ")
+
+    def push(self, x: FloatArray, last: bool = False) -> FloatArray:
+        y = self.stream.resample_chunk(np.ascontiguousarray(x.T, dtype=np.float32), last=last)
+        return np.ascontiguousarray(y.reshape(-1, self.channels).T)
+
+    def flush(self) -> FloatArray:
+        return self.push(np.zeros((self.channels, 0), np.float32), last=True)
+
 
 def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
     """Return ``clip`` at ``sample_rate`` with ``channels`` channels, noting what changed.
@@ -241,13 +377,14 @@ def convert(clip: Clip, sample_rate: int, channels: int) -> Clip:
     Mono codecs get the mean of all channels; stereo codecs get a mono clip on both sides, or the
     first two channels of a clip with more.
     """
-    x = _mix(clip.samples, channels)
+    x = mix_channels(clip.samples, channels)
     if clip.sample_rate != sample_rate:
         x = resample(x, clip.sample_rate, sample_rate)
     return Clip(np.ascontiguousarray(x, dtype=np.float32), sample_rate, conversion_notes(clip, sample_rate, channels))
 
 
-def _mix(x: FloatArray, channels: int) -> FloatArray:
+def mix_channels(x: FloatArray, channels: int) -> FloatArray:
+    """``[c, n]`` samples as ``channels`` channels: the mean for mono, mono copied, or the first ones kept."""
     if x.shape[0] == channels:
         return x
     if channels == 1:
@@ -302,13 +439,11 @@ class ConvertedStream:
 
     def _produce(self) -> None:
         rate_in = self.clip.sample_rate
-        x = _mix(self.clip.samples[:, self._read: self._read + int(self.BLOCK_SECONDS * rate_in)], self.channels)
+        x = mix_channels(self.clip.samples[:, self._read: self._read + int(self.BLOCK_SECONDS * rate_in)], self.channels)
         self._read += x.shape[1]
         y = x if self._resampler is None else self._resampler.push(x)
         if self._resampler is not None and self._read >= self.clip.frames:
-            # the end: zeros stand for the time after the clip, as in the one-shot resampler
-            tail = self._resampler.push(np.zeros((self.channels, 2 * self._resampler.margin + self._resampler.down), np.float32))
-            y = np.concatenate([y, tail], axis=1)
+            y = np.concatenate([y, self._resampler.flush()], axis=1)
         self._buf = np.concatenate([self._buf, y.astype(np.float32)], axis=1)[:, : self.frames - self._start]
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable
+from typing import Callable, Iterable
 
 from explorer.codecs.base import CodecInfo
-from explorer.core.atomic import write_table
+from explorer.core.output import write_table
 from explorer.core.audio import Clip
 from explorer.core.engine import Encoding, Engine
-from explorer.core.metrics import reconstruction_quality
+from explorer.core.metrics import Quality, reconstruction_quality, rounded
 
 
 @dataclass(frozen=True)
@@ -24,9 +24,9 @@ class CompareRow:
     codebooks: int
     tokens_per_second: float
     bitrate_kbps: float
-    si_sdr_db: float
-    mel_distance: float
-    stoi: float
+    si_sdr_db: float | None
+    mel_distance: float | None
+    stoi: float | None
     encode_seconds: float
     decode_seconds: float
 
@@ -36,6 +36,7 @@ class Compared:
     row: CompareRow
     encoding: Encoding
     reconstruction: Clip
+    quality: Quality
 
 
 def frame_rates_text(info: CodecInfo, n_codebooks: int) -> str:
@@ -74,13 +75,13 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> C
         codebooks=enc.n_codebooks,
         tokens_per_second=round(tokens_per_second(enc), 2),
         bitrate_kbps=round(enc.bitrate / 1000, 3),
-        si_sdr_db=round(q.si_sdr, 2),
-        mel_distance=round(q.mel_distance, 4),
-        stoi=round(q.stoi, 4),
+        si_sdr_db=rounded(q.si_sdr, 2),
+        mel_distance=rounded(q.mel_distance, 4),
+        stoi=rounded(q.stoi, 4),
         encode_seconds=round(t_enc, 3),
         decode_seconds=round(t_dec, 3),
     )
-    return Compared(row, enc, out)
+    return Compared(row, enc, out, q)
 
 
 def compare(engines: list[tuple[Engine, int | None]], clip: Clip,
@@ -94,6 +95,6 @@ def compare(engines: list[tuple[Engine, int | None]], clip: Clip,
     return out
 
 
-def write_csv(rows: list[CompareRow], path: str | os.PathLike[str]) -> None:
-    """One row per codec, with a header; written atomically."""
-    write_table(path, [asdict(r) for r in rows], list(CompareRow.__dataclass_fields__))
+def write_csv(rows: list[CompareRow], path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> None:
+    """One row per codec, with a header (a metric that does not apply is an empty cell), by the output policy."""
+    write_table(path, [asdict(r) for r in rows], list(CompareRow.__dataclass_fields__), inputs)

@@ -8,13 +8,35 @@ frame whether a codebook's contribution to the latent is heard (1) or removed (0
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.core.errors import CodecError
+
+MAX_SEED = 2**63 - 1
+"""Seeds run from 0 to 2**63 - 1 (what torch's and numpy's generators both take)."""
+MAX_CODEBOOK = 63
+
+_Codebook = Annotated[int, Field(strict=True, ge=0, le=MAX_CODEBOOK)]
+_Seconds = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+class EditsSchema(BaseModel):
+    """The edits as stored in token and session files: strict types and ranges."""
+
+    model_config = ConfigDict(extra="forbid")
+    mute: list[_Codebook] = []
+    solo: list[_Codebook] = []
+    randomize: list[_Codebook] = []
+    keep: Annotated[int, Field(strict=True, ge=1)] | None = None
+    seed: Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)] = 0
+    start: _Seconds | None = None
+    end: _Seconds | None = None
 
 
 @dataclass(frozen=True)
@@ -34,6 +56,12 @@ class Edits:
             object.__setattr__(self, name, frozenset(int(k) for k in getattr(self, name)))
         if self.keep is not None and self.keep < 1:
             raise CodecError(f"keep must be at least 1 codebook; got {self.keep}.")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise CodecError(f"The seed must be a whole number from 0 to {MAX_SEED}; got {self.seed}.")
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value >= 0):
+                raise CodecError(f"The edit range's {name} must be a time of 0 s or more; got {value}.")
         if self.start is not None and self.end is not None and self.end <= self.start:
             raise CodecError(f"The edit range must end after it starts; got {self.start} s to {self.end} s.")
 
@@ -49,12 +77,16 @@ class Edits:
             return False
         return self.keep is None or k < self.keep
 
-    def check(self, n_codebooks: int) -> None:
-        """Raise a clear error if an edit names a codebook the encoding does not have."""
+    def check(self, n_codebooks: int, duration: float | None = None) -> None:
+        """Raise a clear error if an edit names a codebook the encoding does not have, or its time
+        range starts after the clip (``duration`` seconds) ends."""
         named = self.mute | self.solo | self.randomize
         bad = sorted(k for k in named if not 0 <= k < n_codebooks)
         if bad:
             raise CodecError(f"Codebook {bad[0]} does not exist: this encoding has codebooks 0 to {n_codebooks - 1}.")
+        if duration is not None and self.start is not None and self.start >= duration and not self.is_identity:
+            raise CodecError(f"The edit range starts at {self.start:g} s, after the clip ends ({duration:.2f} s); "
+                             "choose a start inside the clip.")
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -63,16 +95,18 @@ class Edits:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Edits":
-        known = {"mute", "solo", "randomize", "keep", "seed", "start", "end"}
-        unknown = set(d) - known
-        if unknown:
-            raise CodecError(f"Unknown edit fields: {', '.join(sorted(unknown))}.")
-        def codebooks(name: str) -> frozenset[int]:
-            return frozenset(int(k) for k in d.get(name, ()))
-
-        return cls(mute=codebooks("mute"), solo=codebooks("solo"), randomize=codebooks("randomize"),
-                   keep=d.get("keep"), seed=int(d.get("seed", 0)), start=d.get("start"), end=d.get("end"))
+    def from_dict(cls, d: Any) -> "Edits":
+        """Edits from their stored form, validated by :class:`EditsSchema` (a clear error, never a traceback)."""
+        if not isinstance(d, dict):
+            raise CodecError(f"Edits must be a JSON object; got {type(d).__name__}.")
+        try:
+            v = EditsSchema.model_validate(d)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "edits"
+            raise CodecError(f"Invalid edit {where}: {err['msg']}.") from None
+        return cls(mute=frozenset(v.mute), solo=frozenset(v.solo), randomize=frozenset(v.randomize),
+                   keep=v.keep, seed=v.seed, start=v.start, end=v.end)
 
 
 def frame_span(edits: Edits, times: AnyArray) -> slice:

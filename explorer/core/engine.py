@@ -55,6 +55,8 @@ class Encoding:
     input_samples: int
     codec_samples: int
     notes: tuple[str, ...] = ()
+    weights: dict[str, str] | None = None
+    """The identity of the weights that made the codes (file name and sha256; None for old token files)."""
     cache: Any = field(default=None, repr=False)
     """Engine-private: contributions ``[K, D, frames]`` on the codec's device, when they fit."""
 
@@ -95,6 +97,8 @@ class Encoding:
     def meta(self, edits: Edits | None = None) -> dict[str, Any]:
         return {
             "codec": self.info.name,
+            "weights": self.weights,
+            "codebooks": self.n_codebooks,
             "sample_rate": self.info.sample_rate,
             "channels": self.info.channels,
             "codebook_size": self.info.codebook_size,
@@ -174,9 +178,15 @@ class Engine:
                     sides.append({"frames": piece.length // info.hop_length, **block.side})
         _report(progress, 1.0, f"Encoding with {info.name}")
         codes = [np.concatenate(r).astype(np.int64) for r in rows]
-        enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes)
+        enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes, self.weights_id)
         self._fill_cache(enc)
         return enc
+
+    @property
+    def weights_id(self) -> dict[str, str] | None:
+        """The loaded weights' identity (file name and sha256), as token files record it."""
+        wid = getattr(self.codec, "weights_id", None)
+        return dict(wid) if wid else None
 
     def _chunk_samples(self) -> tuple[int, int]:
         info = self.info
@@ -230,7 +240,7 @@ class Engine:
     def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None) -> Clip:
         """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""
         edits = edits or Edits()
-        edits.check(enc.n_codebooks)
+        edits.check(enc.n_codebooks, enc.duration)
         audio = self.decode_native(enc, edits, progress)
         out = resample(audio, self.info.sample_rate, enc.input_rate)
         notes, self.notices = tuple(self.notices), []
@@ -308,29 +318,51 @@ class Engine:
 
     # ---------------------------------------------------------------- tokens
     def from_tokens(self, codes: list[IntArray], meta: dict[str, Any]) -> Encoding:
-        """Rebuild an :class:`Encoding` from a token file's contents, checking they fit this codec."""
+        """Rebuild an :class:`Encoding` from a token file's contents (as :func:`load_tokens` validated
+        them), checking that they fit this codec and that the meta's counts agree with each other."""
         info = self.info
         if meta.get("codec") != info.name:
             raise CodecError(f"These tokens were made by '{meta.get('codec')}', not '{info.name}'; decode them with -c {meta.get('codec')}.")
         if not 1 <= len(codes) <= info.max_codebooks:
             raise CodecError(f"{info.name} has 1 to {info.max_codebooks} codebooks; the file holds {len(codes)}.")
-        try:
-            sides = [dict(s) for s in meta["blocks"]]
-            frames = sum(int(s["frames"]) for s in sides)
-            rate, samples, codec_samples = int(meta["input_sample_rate"]), int(meta["num_samples"]), int(meta["codec_samples"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise CodecError(f"The token file's meta is incomplete or malformed ({exc}).") from exc
+        sides = [dict(s) for s in meta["blocks"]]
+        frames = sum(int(s["frames"]) for s in sides)
+        rate, samples, codec_samples = int(meta["input_sample_rate"]), int(meta["num_samples"]), int(meta["codec_samples"])
+        self._check_lengths(sides, frames, rate, samples, codec_samples)
         for k, row in enumerate(codes):
             expected = frames // info.stride(k)
             if len(row) != expected:
                 raise CodecError(f"codebook_{k} has {len(row)} codes; {expected} were expected for {frames} frames.")
-            if len(row) and row.min() < 0 and "live_skipped_seconds" in meta:
+            if row.min() < 0 and "live_skipped_seconds" in meta:
                 raise CodecError(f"This live take has frames that were never computed (code -1: the codec fell behind "
                                  f"for {meta['live_skipped_seconds']} s); open the take's input.wav to encode it whole.")
-            if len(row) and (row.min() < 0 or row.max() >= info.codebook_size):
+            if row.min() < 0 or row.max() >= info.codebook_size:
                 raise CodecError(f"codebook_{k} holds codes outside 0..{info.codebook_size - 1}.")
-        if rate <= 0 or samples <= 0 or codec_samples <= 0:
-            raise CodecError("The token file's meta gives no positive sample rate and length.")
-        enc = Encoding(info, codes, sides, rate, samples, codec_samples)
+        enc = Encoding(info, codes, sides, rate, samples, codec_samples, self._weights_notes(meta.get("weights")), meta.get("weights"))
         self._fill_cache(enc)
         return enc
+
+    def _check_lengths(self, sides: list[dict[str, Any]], frames: int, rate: int, samples: int, codec_samples: int) -> None:
+        """The sample counts must be the ones encoding would have written: no field asks for more audio."""
+        info = self.info
+        expected = samples if rate == info.sample_rate else math.ceil(samples * info.sample_rate / rate)
+        if abs(codec_samples - expected) > 1:
+            raise CodecError(f"The token file's meta disagrees with itself: {samples} samples at {rate} Hz are "
+                             f"{expected} at {info.sample_rate} Hz, not {codec_samples}; the file is damaged.")
+        if info.segment is not None:
+            blocks = math.ceil(codec_samples / info.segment[1])
+            ok = len(sides) == blocks
+        else:
+            ok = codec_samples <= frames * info.hop_length < codec_samples + info.pad_multiple
+        if not ok:
+            raise CodecError(f"The token file's meta disagrees with itself: {frames} frames of {info.name} do not "
+                             f"make {codec_samples} samples; the file is damaged.")
+
+    def _weights_notes(self, recorded: dict[str, str] | None) -> tuple[str, ...]:
+        """A warning when the tokens were made with other weights than the ones loaded."""
+        mine = self.weights_id
+        if recorded is None or mine is None or recorded.get("sha256") == mine.get("sha256"):
+            return ()
+        return (f"warning: these tokens were made with other {self.info.name} weights ({recorded.get('file')}, "
+                f"sha256 {str(recorded.get('sha256'))[:12]}…) than the ones loaded ({mine.get('file')}, "
+                f"sha256 {str(mine.get('sha256'))[:12]}…); the sound will not be what was encoded",)

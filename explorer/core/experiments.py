@@ -8,9 +8,10 @@ narration, not hidden.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -19,7 +20,7 @@ from explorer.core.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
 from explorer.core.engine import Engine
 from explorer.core.errors import CodecError
-from explorer.core.metrics import reconstruction_quality
+from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
 
 
 @dataclass
@@ -41,11 +42,19 @@ class Experiment:
 
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float]]:
     out = engine.decode(enc, edits)
-    q = reconstruction_quality(clip, out)
+    q = _measurable(reconstruction_quality(clip, out))
     heard = [k for k in range(enc.n_codebooks) if edits.heard(k)]
     kbps = sum(len(enc.codes[k]) for k in heard) * np.log2(engine.info.codebook_size) / enc.duration / 1000
-    return out, {"kbps": round(float(kbps), 3), "si_sdr_db": round(q.si_sdr, 2), "stoi": round(q.stoi, 4),
-                 "mel_distance": round(q.mel_distance, 4)}
+    return out, {"kbps": round(float(kbps), 3), "si_sdr_db": rounded(q.si_sdr, 2), "stoi": rounded(q.stoi, 4),
+                 "mel_distance": rounded(q.mel_distance, 4)}
+
+
+def _measurable(q: Quality) -> Quality:
+    """The experiments compare intelligibility: a clip without a measurable STOI cannot be narrated."""
+    if q.stoi is None:
+        raise CodecError(f"STOI is not available on this clip ({q.reason('stoi')}); the experiment compares "
+                         "intelligibility, so choose a clip with speech in it.")
+    return q
 
 
 def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
@@ -60,7 +69,7 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
         out, m = _measured(engine, clip, enc, Edits(keep=k))
         exp.table.append({"codebooks": k, **m})
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
-                                           f"SI-SDR {m['si_sdr_db']:.1f} dB.", out))
+                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
     first, last = exp.table[0], exp.table[-1]
     exp.conclusion = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, STOI went from {first['stoi']:.2f} to "
                       f"{last['stoi']:.2f}: the first codebooks buy the most.")
@@ -133,9 +142,9 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
         codes = [first.codes[k] if k < keep else rest.codes[k] for k in range(ea.n_codebooks)]
         enc = engine.from_tokens(codes, meta)
         out = engine.decode(enc)
-        qa, qb = reconstruction_quality(a, out), reconstruction_quality(b, out)
-        exp.table.append({"tokens": label, "si_sdr_vs_a_db": round(qa.si_sdr, 2), "si_sdr_vs_b_db": round(qb.si_sdr, 2),
-                          "stoi_vs_a": round(qa.stoi, 4), "stoi_vs_b": round(qb.stoi, 4)})
+        qa, qb = _measurable(reconstruction_quality(a, out)), _measurable(reconstruction_quality(b, out))
+        exp.table.append({"tokens": label, "si_sdr_vs_a_db": rounded(qa.si_sdr, 2), "si_sdr_vs_b_db": rounded(qb.si_sdr, 2),
+                          "stoi_vs_a": rounded(qa.stoi, 4), "stoi_vs_b": rounded(qb.stoi, 4)})
         exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out))
     mix = exp.table[2]
     exp.conclusion = (f"The mix is closer to {'A' if mix['stoi_vs_a'] > mix['stoi_vs_b'] else 'B'} in intelligibility "
@@ -146,6 +155,10 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
 def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None, keep: int = 1) -> Experiment:
     """Experiment ``name`` (a key of :data:`EXPERIMENTS`) on ``clip``: ``engines[0]`` runs it, all of
     them for frame-rates; the transplant's clip B is ``other`` (default: the bundled German speech)."""
+    for c in (clip, other):
+        if c is not None and c.duration < MIN_SECONDS:
+            raise CodecError(f"The experiments need at least {MIN_SECONDS:g} s of audio to measure intelligibility; "
+                             f"this clip is {c.duration:.2f} s. Choose a longer clip.")
     if name == "ladder":
         return bitrate_ladder(engines[0], clip)
     if name == "semantic":
@@ -159,6 +172,9 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
         return transplant(engines[0], clip, other or load_audio(resource("clips", "speech_de.wav")), keep)
     raise CodecError(f"Unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}.")
 
+
+MIN_SECONDS = 1.0
+"""Shorter clips leave STOI without enough frames to tell one step from another."""
 
 EXPERIMENTS = {
     "ladder": "Bitrate ladder: keep the first 1, 2, 4, 8, ... codebooks",
@@ -174,21 +190,21 @@ def narration(exp: Experiment) -> str:
     return "\n".join(lines + ["", exp.conclusion, ""])
 
 
-def write_experiment(exp: Experiment, folder: Path) -> list[Path]:
+def write_experiment(exp: Experiment, folder: Path, inputs: Iterable[str | os.PathLike[str] | None] = ()) -> list[Path]:
     """Write the narration (``narration.txt``), the table (``table.csv``) and each step's sound; returns the files."""
     from explorer.core.audio import save_audio
-    from explorer.core.atomic import write_table
-    from explorer.core.report import write_text
+    from explorer.core.output import prepare_folder, write_table, write_text
 
-    folder.mkdir(parents=True, exist_ok=True)
+    inputs = list(inputs)
+    prepare_folder(folder)
     written = [folder / "narration.txt"]
-    write_text(written[0], narration(exp))
+    write_text(written[0], narration(exp), inputs)
     for i, step in enumerate(exp.steps, 1):
         if step.audio is not None:
             path = folder / f"{i:02d}-{''.join(ch if ch.isalnum() else '-' for ch in step.label).strip('-')}.wav"
-            save_audio(path, step.audio)
+            save_audio(path, step.audio, inputs=inputs)
             written.append(path)
     if exp.table:
-        write_table(folder / "table.csv", exp.table)
+        write_table(folder / "table.csv", exp.table, inputs=inputs)
         written.append(folder / "table.csv")
     return written

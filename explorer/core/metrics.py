@@ -7,29 +7,67 @@ maximises their cross-correlation, since some codecs delay their output; the lag
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from typing import Callable
 
 import numpy as np
-
-from explorer.core.audio import Clip, convert
-from explorer.core.types import FloatArray, IntArray
 import torch
 import torchaudio
 
+from explorer.core.audio import Clip, mix_channels
+from explorer.core.types import FloatArray, IntArray
+
 MAX_LAG_SECONDS = 0.05
 MEL_SCALES = ((256, 32), (512, 64), (1024, 80), (2048, 128))
+BLOCK_SECONDS = 60.0
+"""Long clips are measured in blocks of at least this long: memory stays bounded whatever the length."""
+DELAY_EXCERPT_SECONDS = 30.0
+"""The delay is estimated on this much audio (the loudest stretch), not on the whole clip."""
+STOI_MIN_SECONDS = 0.4
+"""pystoi needs 30 frames of 25.6 ms with 50 % overlap at 10 kHz: about 0.4 s."""
 
 
 @dataclass(frozen=True)
 class Quality:
-    si_sdr: float
-    mel_distance: float
-    stoi: float
-    delay_samples: int
+    """Signal metrics of a reconstruction; a metric that does not apply is None, and ``notes`` says why.
 
-    def to_dict(self) -> dict[str, float]:
-        return asdict(self)
+    ``notes`` holds (field name, reason) pairs, e.g. ``("stoi", "too short for STOI, needs ≥ 0.4 s")``.
+    """
+
+    si_sdr: float | None
+    mel_distance: float | None
+    stoi: float | None
+    delay_samples: int
+    notes: tuple[tuple[str, str], ...] = ()
+
+    def reason(self, name: str) -> str | None:
+        """Why metric ``name`` is not available (None when it is)."""
+        return next((why for field_name, why in self.notes if field_name == name), None)
+
+    def to_dict(self) -> dict[str, float | int | None]:
+        """The values (None where a metric does not apply; see :meth:`note_lines` for why)."""
+        return {"si_sdr": self.si_sdr, "mel_distance": self.mel_distance, "stoi": self.stoi, "delay_samples": self.delay_samples}
+
+    def note_lines(self) -> list[str]:
+        """One line per metric that does not apply: ``"stoi: n/a (too short for STOI, needs ≥ 0.4 s)"``."""
+        return [f"{name}: n/a ({why})" for name, why in self.notes]
+
+
+def fmt(value: float | None, spec: str, unit: str = "") -> str:
+    """``value`` formatted with ``spec``, or ``n/a`` when it does not apply (never ``nan``)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    text = format(value, spec)
+    if float(text) == 0.0:
+        text = text.lstrip("-")  # no "-0.00"
+    return text + unit
+
+
+def rounded(value: float | None, digits: int) -> float | None:
+    """``round`` that keeps None (and turns a non-finite value into None)."""
+    return None if value is None or not math.isfinite(value) else round(value, digits)
 
 
 def _mono(x: FloatArray) -> FloatArray:
@@ -61,67 +99,185 @@ def align(reference: FloatArray, estimate: FloatArray, delay: int) -> tuple[Floa
     return reference[..., :n], estimate[..., :n]
 
 
-def si_sdr(reference: FloatArray, estimate: FloatArray) -> float:
-    """Scale-invariant signal-to-distortion ratio in dB (higher is better)."""
-    r = reference.astype(np.float64).ravel()
-    e = estimate.astype(np.float64).ravel()
-    r = r - r.mean()
-    e = e - e.mean()
-    energy = float(np.dot(r, r))
-    if energy == 0.0:
-        return float("nan")
-    target = np.dot(e, r) / energy * r
-    noise = e - target
-    return float(10 * np.log10((np.dot(target, target) + 1e-20) / (np.dot(noise, noise) + 1e-20)))
+class _SiSdr:
+    """SI-SDR accumulated block by block from sums, so a long clip needs no full-length temporaries."""
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.sr = self.se = self.srr = self.see = self.sre = 0.0
+
+    def add(self, r: FloatArray, e: FloatArray) -> None:
+        r64, e64 = r.astype(np.float64), e.astype(np.float64)
+        self.n += len(r64)
+        self.sr += float(r64.sum())
+        self.se += float(e64.sum())
+        self.srr += float(np.dot(r64, r64))
+        self.see += float(np.dot(e64, e64))
+        self.sre += float(np.dot(r64, e64))
+
+    def value(self) -> float | None:
+        if self.n == 0:
+            return None
+        rr = self.srr - self.sr * self.sr / self.n
+        ee = self.see - self.se * self.se / self.n
+        re = self.sre - self.sr * self.se / self.n
+        if rr <= 1e-12 * max(1, self.n):
+            return None
+        target = re * re / rr
+        noise = max(0.0, ee - target)
+        return float(10 * np.log10((target + 1e-20) / (noise + 1e-20)))
+
+
+def si_sdr(reference: FloatArray, estimate: FloatArray) -> float | None:
+    """Scale-invariant signal-to-distortion ratio in dB (higher is better); None for a silent reference."""
+    acc = _SiSdr()
+    acc.add(reference.ravel(), estimate.ravel())
+    return acc.value()
 
 
 @lru_cache(maxsize=16)
 def _mel(sample_rate: int, n_fft: int, n_mels: int) -> torchaudio.transforms.MelSpectrogram:
-    return torchaudio.transforms.MelSpectrogram(
-        sample_rate=sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels, power=1.0, center=True
-    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torchaudio notes empty filterbank rows at low rates: expected
+        return torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=n_fft, hop_length=n_fft // 4, n_mels=n_mels, power=1.0, center=True
+        )
 
 
-def mel_distance(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float:
-    """Multi-scale mel distance: mean L1 of log10 mel magnitudes over four resolutions (lower is better)."""
+MEL_MIN_SAMPLES = max(n for n, _ in MEL_SCALES)
+
+
+def _mel_sums(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> tuple[list[float], list[int]]:
+    """Per mel scale: the summed L1 of log10 magnitudes and the number of values summed."""
     r = torch.from_numpy(np.ascontiguousarray(reference, dtype=np.float32))
     e = torch.from_numpy(np.ascontiguousarray(estimate, dtype=np.float32))
-    total = 0.0
+    sums, counts = [], []
     with torch.inference_mode():
         for n_fft, n_mels in MEL_SCALES:
             mel = _mel(sample_rate, n_fft, n_mels)
             a = torch.log10(mel(r).clamp_min(1e-5))
             b = torch.log10(mel(e).clamp_min(1e-5))
-            total += float((a - b).abs().mean())
-    return total / len(MEL_SCALES)
+            sums.append(float((a - b).abs().sum()))
+            counts.append(int(a.numel()))
+    return sums, counts
 
 
-def stoi(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float:
-    """Short-time objective intelligibility (0..1, higher is better), via pystoi."""
+def mel_distance(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float | None:
+    """Multi-scale mel distance: mean L1 of log10 mel magnitudes over four resolutions (lower is better).
+
+    None when the audio is shorter than the largest FFT (:data:`MEL_MIN_SAMPLES`).
+    """
+    if len(reference) < MEL_MIN_SAMPLES:
+        return None
+    sums, counts = _mel_sums(reference, estimate, sample_rate)
+    return sum(s / c for s, c in zip(sums, counts)) / len(MEL_SCALES)
+
+
+def stoi(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float | None:
+    """Short-time objective intelligibility (0..1, higher is better), via pystoi.
+
+    None when the audio is too short or too quiet for STOI (pystoi finds fewer than 30 frames with sound).
+    """
     from pystoi import stoi as _stoi
 
-    if len(reference) < sample_rate // 4:
-        return float("nan")
-    return float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), sample_rate, extended=False))
+    if len(reference) < STOI_MIN_SECONDS * sample_rate:
+        return None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        value = float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), sample_rate, extended=False))
+    if any("Not enough STFT frames" in str(w.message) for w in caught) or not math.isfinite(value):
+        return None
+    return value
+
+
+def _blocks(n: int, size: int) -> list[tuple[int, int]]:
+    """Cut ``n`` samples into blocks of at least ``size`` (the last one takes the remainder)."""
+    count = max(1, n // max(1, size))
+    edges = [i * size for i in range(count)] + [n]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _loudest_excerpt(x: FloatArray, length: int) -> slice:
+    """The ``length``-sample stretch of ``x`` around its loudest second (a cheap, streaming choice)."""
+    if len(x) <= length:
+        return slice(0, len(x))
+    hop = max(1, length // 30)
+    energy = [float(np.dot(x[i: i + hop], x[i: i + hop])) for i in range(0, len(x) - hop + 1, hop)]
+    centre = int(np.argmax(energy)) * hop + hop // 2
+    start = min(max(0, centre - length // 2), len(x) - length)
+    return slice(start, start + length)
+
+
+Mono = Callable[[int, int], FloatArray]
+"""Returns the mono samples ``[start, end)`` of a signal, computed on demand."""
+
+
+def streamed_quality(reference: Mono, estimate: Mono, n_ref: int, n_est: int, sample_rate: int) -> Quality:
+    """Metrics of two mono signals read block by block (see :func:`quality`)."""
+    max_lag = int(MAX_LAG_SECONDS * sample_rate)
+    n = min(n_ref, n_est)
+    excerpt = _loudest_excerpt(reference(0, n), int(DELAY_EXCERPT_SECONDS * sample_rate)) if n <= 4 * BLOCK_SECONDS * sample_rate \
+        else slice(0, int(DELAY_EXCERPT_SECONDS * sample_rate))
+    delay = estimate_delay(reference(excerpt.start, excerpt.stop), estimate(excerpt.start, excerpt.stop), max_lag)
+    shift_ref, shift_est = max(0, -delay), max(0, delay)
+    length = max(0, min(n_ref - shift_ref, n_est - shift_est))
+    acc = _SiSdr()
+    mel_sums, mel_counts = [0.0] * len(MEL_SCALES), [0] * len(MEL_SCALES)
+    stoi_sum, stoi_weight = 0.0, 0
+    for start, end in _blocks(length, int(BLOCK_SECONDS * sample_rate)):
+        r = reference(start + shift_ref, end + shift_ref)
+        e = estimate(start + shift_est, end + shift_est)
+        acc.add(r, e)
+        if end - start >= MEL_MIN_SAMPLES:
+            sums, counts = _mel_sums(r, e, sample_rate)
+            mel_sums = [a + b for a, b in zip(mel_sums, sums)]
+            mel_counts = [a + b for a, b in zip(mel_counts, counts)]
+        value = stoi(r, e, sample_rate)
+        if value is not None:
+            stoi_sum += value * (end - start)
+            stoi_weight += end - start
+    return _quality(acc.value(), mel_sums, mel_counts, stoi_sum, stoi_weight, delay, length, sample_rate)
+
+
+def _quality(sdr: float | None, mel_sums: list[float], mel_counts: list[int], stoi_sum: float, stoi_weight: int,
+             delay: int, length: int, sample_rate: int) -> Quality:
+    notes = []
+    if sdr is None:
+        notes.append(("si_sdr", "the original is silent, so there is no signal to compare against"))
+    mel = sum(s / c for s, c in zip(mel_sums, mel_counts)) / len(MEL_SCALES) if all(mel_counts) else None
+    if mel is None:
+        notes.append(("mel_distance", f"too short for the mel distance, needs ≥ {MEL_MIN_SAMPLES / sample_rate:.2f} s"))
+    value = stoi_sum / stoi_weight if stoi_weight else None
+    if value is None:
+        short = length < STOI_MIN_SECONDS * sample_rate
+        notes.append(("stoi", f"too short for STOI, needs ≥ {STOI_MIN_SECONDS} s" if short
+                      else "too little sound for STOI: the original is (nearly) silent"))
+    return Quality(si_sdr=sdr, mel_distance=mel, stoi=value, delay_samples=delay, notes=tuple(notes))
 
 
 def quality(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> Quality:
-    """All signal metrics for ``[channels, n]`` (or 1-D) audio at ``sample_rate``, delay-aligned."""
+    """All signal metrics for ``[channels, n]`` (or 1-D) audio at ``sample_rate``, delay-aligned.
+
+    The delay is estimated on the loudest :data:`DELAY_EXCERPT_SECONDS`; SI-SDR accumulates over
+    the whole length; the mel distance and STOI are computed per block of at least
+    :data:`BLOCK_SECONDS` (frame-weighted), so memory does not grow with the clip's length.
+    """
     ref_m, est_m = _mono(reference), _mono(estimate)
-    delay = estimate_delay(ref_m, est_m, int(MAX_LAG_SECONDS * sample_rate))
-    ref_a, est_a = align(ref_m, est_m, delay)
-    return Quality(
-        si_sdr=si_sdr(ref_a, est_a),
-        mel_distance=mel_distance(ref_a, est_a, sample_rate),
-        stoi=stoi(ref_a, est_a, sample_rate),
-        delay_samples=delay,
-    )
+    return streamed_quality(lambda a, b: ref_m[a:b], lambda a, b: est_m[a:b], len(ref_m), len(est_m), sample_rate)
 
 
 def reconstruction_quality(original: Clip, reconstruction: Clip) -> Quality:
-    """:func:`quality` of ``reconstruction`` against ``original`` mixed to its channels, at the input's rate."""
-    reference = convert(original, original.sample_rate, reconstruction.channels)
-    return quality(reference.samples, reconstruction.samples, original.sample_rate)
+    """:func:`quality` of ``reconstruction`` against ``original`` mixed to its channels, at the input's rate.
+
+    Mono versions are made block by block, never as full-length copies of a long clip.
+    """
+    def ref(a: int, b: int) -> FloatArray:
+        return _mono(mix_channels(original.samples[:, a:b], reconstruction.channels))
+
+    def est(a: int, b: int) -> FloatArray:
+        return _mono(reconstruction.samples[:, a:b])
+
+    return streamed_quality(ref, est, original.frames, reconstruction.frames, original.sample_rate)
 
 
 @dataclass(frozen=True)

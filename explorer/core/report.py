@@ -18,10 +18,10 @@ from dataclasses import asdict
 import numpy as np
 import soundfile as sf
 
-from explorer.core.atomic import atomic_write
 from explorer.core.audio import Clip
 from explorer.core.compare import Compared
 from explorer.core.spectrogram import spectrogram_db
+from explorer.core.metrics import fmt
 from explorer.core.types import AnyArray, FloatArray
 
 SPEC_LEVELS = (-90.0, -10.0)
@@ -107,13 +107,15 @@ def html_report(title: str, original: Clip, results: list[Compared]) -> str:
     """A standalone page: the table, and for every codec its audio, spectrogram and token grid."""
     rows = [asdict(r.row) for r in results]
     head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.values()) + "</tr>" for row in rows)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape('n/a' if v is None else str(v))}</td>" for v in row.values()) + "</tr>"
+                   for row in rows)
     sections = [f"""<section><h2>original</h2><audio controls src="{_uri('audio/wav', wav_bytes(original))}"></audio>
 <img alt="original spectrogram" src="{_uri('image/png', png_bytes(spectrogram_rgb(original)))}"></section>"""]
     for r in results:
         name = html.escape(r.row.codec)
         sections.append(f"""<section><h2>{name}</h2>
-<p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {r.row.si_sdr_db} dB, STOI {r.row.stoi}</p>
+<p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')}</p>
+{''.join(f"<p>{html.escape(line)}</p>" for line in r.quality.note_lines())}
 <audio controls src="{_uri('audio/wav', wav_bytes(r.reconstruction))}"></audio>
 <img alt="{name} spectrogram" src="{_uri('image/png', png_bytes(spectrogram_rgb(r.reconstruction)))}">
 <img alt="{name} token grid" src="{_uri('image/png', png_bytes(grid_rgb(r.encoding.codes, r.encoding.info.codebook_size)))}">
@@ -130,12 +132,3 @@ section{{margin:1.5em 0}} audio{{width:900px}}</style></head>
 </body></html>
 """
 
-
-def write_text(path: str | os.PathLike[str], text: str) -> None:
-    with atomic_write(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-
-
-def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
-    with atomic_write(path) as tmp:
-        tmp.write_bytes(data)

@@ -25,7 +25,8 @@ from explorer.core.audio import Clip
 from explorer.core.compare import Compared, compare, parse_spec, write_csv
 from explorer.core.errors import ExplorerError
 from explorer.core.experiments import EXPERIMENTS, Experiment
-from explorer.core.report import comparison_png, html_report, write_bytes, write_text
+from explorer.core.output import write_bytes, write_text
+from explorer.core.report import comparison_png, html_report
 from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import gc
 import html
-import json
 import logging
 import threading
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QSettings, QSignalBlocker, Qt, QTimer, Signal
@@ -29,13 +28,14 @@ from PySide6.QtWidgets import (
 from explorer.audio_io.playback import Player
 from explorer.audio_io.streams import audio_devices
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
-from explorer.core.atomic import atomic_write
 from explorer.core.audio import Clip, save_audio
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
+from explorer.core.output import check_output, output_file, write_text
 from explorer.core import experiments
 from explorer.core.resources import resource
 from explorer.core.session import CodecChoice, Decoded, Session, open_engine
+from explorer.core.session_file import SPECTROGRAM_MODES, read_session, session_json
 from explorer.core.tokens import save_tokens
 from explorer.ui import refcount_guard
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog
@@ -74,10 +74,15 @@ Click a view  seek; drag in the waveform with Loop on  loop a region"""
 
 
 class MainWindow(QMainWindow):
-    reconstruction_ready = Signal()
+    """The explorer window. ``headless`` (screenshot runs): no dialog is shown; failures are
+    announced only by the :attr:`failed` signal, for the caller to act on."""
 
-    def __init__(self, settings: QSettings | None = None, welcome: bool = True) -> None:
+    reconstruction_ready = Signal()
+    failed = Signal(str, str)  # title, message: a clip, codec or edit that could not be used
+
+    def __init__(self, settings: QSettings | None = None, welcome: bool = True, headless: bool = False) -> None:
         super().__init__()
+        self.headless = headless
         self.setWindowTitle("Codec Explorer")
         self.settings = settings or QSettings("codec-explorer", "Codec Explorer")
         self.session = Session()
@@ -96,6 +101,8 @@ class MainWindow(QMainWindow):
         self._delivered = (0, time.perf_counter())
         self.pending_view: tuple[float, float] | None = None
         """The time range to show once the restored clip is drawn."""
+        self.restore_note = ""
+        """What :meth:`saved_session` could not restore from a damaged session file ('' if nothing)."""
         self._build()
         self._connect()
         self._restore()
@@ -163,7 +170,7 @@ class MainWindow(QMainWindow):
         self.live_views = LiveViews()
         self.panel = CodebookPanel()
         self.spec_box = QComboBox()
-        self.spec_box.addItems(["original", "reconstruction", "difference"])
+        self.spec_box.addItems(SPECTROGRAM_MODES)
         self.hover_label = QLabel(" ")
         right = QWidget()
         rl = QVBoxLayout(right)
@@ -368,38 +375,43 @@ class MainWindow(QMainWindow):
         if self.session.path is None or self.live is not None:
             return
         lo, hi = self.views.wave.viewRange()[0]
-        state = {"version": 1, "path": str(self.session.path), "edits": self.panel.edits.to_dict(), "view": [lo, hi],
-                 "spectrogram": self.spec_box.currentText(),
-                 "codec": self.grid.info.name if self.grid else None, "codebooks": self.grid.n_codebooks if self.grid else None}
         try:
+            text = session_json(self.session.path, self.panel.edits, (lo, hi), self.spec_box.currentText(),
+                                self.grid.info.name if self.grid else None, self.grid.n_codebooks if self.grid else None)
             self.session_file.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_write(self.session_file) as tmp:
-                tmp.write_text(json.dumps(state), encoding="utf-8")
-        except OSError as exc:
+            write_text(self.session_file, text)
+        except (OSError, ExplorerError) as exc:
             log.warning("could not autosave the session to %s: %s", self.session_file, exc)
 
     def saved_session(self) -> Path | None:
-        """The clip of the last session, if it still exists; its codec, edits and view become pending."""
-        try:
-            state = json.loads(self.session_file.read_text(encoding="utf-8"))
-            path = Path(state["path"])
-            edits = Edits.from_dict(state.get("edits", {}))
-            lo, hi = state.get("view") or (None, None)
-        except FileNotFoundError:
+        """The clip of the last session, if it still exists; its codec, edits and view become pending.
+
+        A damaged session file never stops the start: each valid field is restored, and
+        :attr:`restore_note` says what was not.
+        """
+        loaded = read_session(self.session_file, CODEC_NAMES)
+        if loaded is None:
             return None
-        except (OSError, ValueError, TypeError, KeyError, ExplorerError) as exc:
-            log.warning("the saved session could not be read (%s); starting fresh", exc)
+        if loaded.notes:
+            log.warning("the saved session %s is damaged: %s", self.session_file, loaded.notes)
+            self.restore_note = loaded.summary()
+        state, path = loaded.state, loaded.state.clip()
+        if path is None:
             return None
-        if not path.is_file():
-            return None
-        codec = state.get("codec")
-        if codec in CODEC_NAMES and (codec == DEFAULT_CODEC or weights_available(codec)):
-            self._select(self.codec_box, codec)
-            self._fill_codebooks(state.get("codebooks"))
+        if state.codec is not None and (state.codec == DEFAULT_CODEC or weights_available(state.codec)):
+            self._select(self.codec_box, state.codec)
+            self._fill_codebooks(state.codebooks)
+        edits = state.edits.edits()
         self.pending_edits = None if edits.is_identity else edits
-        self.pending_view = (float(lo), float(hi)) if lo is not None and hi is not None and hi > lo else None
-        self.spec_box.setCurrentText(str(state.get("spectrogram", "original")))
+        self.pending_view = state.view
+        self.spec_box.setCurrentText(state.spectrogram)
         return path
+
+    def announce_when_drawn(self, message: str) -> None:
+        """Show ``message`` in the status bar once the next reconstruction is drawn (opening a clip
+        rewrites the status bar, so a message shown before would be lost at once)."""
+        self.reconstruction_ready.connect(lambda: self.statusBar().showMessage(message, 20000),
+                                          Qt.ConnectionType.SingleShotConnection)
 
     def open_file(self, path: str | Path) -> None:
         path = str(path)
@@ -752,11 +764,12 @@ class MainWindow(QMainWindow):
         return Path(path) if path else None
 
     def export_wav(self, path: Path | None = None) -> None:
-        if self.decoded is None:
+        decoded = self.decoded
+        if decoded is None:
             return
         path = path or self._target("Export reconstruction", ".wav", "WAV (*.wav);;FLAC (*.flac)")
         if path:
-            self._guard(lambda: save_audio(path, self.decoded.clip if self.decoded else None), f"Saved {path}")
+            self._export(path, lambda: save_audio(path, decoded.clip))
 
     def export_tokens(self, path: Path | None = None) -> None:
         enc = self.session.encoding
@@ -764,21 +777,26 @@ class MainWindow(QMainWindow):
             return
         path = path or self._target("Export tokens", ".npz", "Tokens (*.npz)")
         if path:
-            self._guard(lambda: save_tokens(path, enc.codes, enc.meta(self.panel.edits)), f"Saved {path}")
+            self._export(path, lambda: save_tokens(path, enc.codes, enc.meta(self.panel.edits)))
 
     def export_png(self, path: Path | None = None) -> None:
         path = path or self._target("Export picture", ".png", "PNG (*.png)")
         if path:
-            self._guard(lambda: self.save_screenshot(path), f"Saved {path}")
+            self._export(path, lambda: self.save_screenshot(path))
 
     def save_screenshot(self, path: Path) -> None:
-        if not self.grab().save(str(path), "PNG"):
-            raise ExplorerError(f"Could not write '{path}'.")
+        """Save the window as a PNG by the output policy (never onto the open clip)."""
+        with output_file(path, [self.session.path]) as tmp:
+            if not self.grab().save(str(tmp), "PNG"):
+                raise ExplorerError(f"Could not write '{path}': the picture could not be encoded.")
 
-    def _guard(self, fn: Any, done: str) -> None:
+    def _export(self, path: Path, write: Callable[[], None]) -> None:
+        """Run ``write`` unless the output policy refuses ``path`` (the open clip itself, a folder…);
+        a refusal or a failure is shown in a dialog and leaves any existing file untouched."""
         try:
-            fn()
-            self.statusBar().showMessage(done, 5000)
+            check_output(path, [self.session.path])
+            write()
+            self.statusBar().showMessage(f"Saved {path}", 5000)
         except ExplorerError as exc:
             QMessageBox.warning(self, "Export failed", str(exc))
 
@@ -856,7 +874,9 @@ class MainWindow(QMainWindow):
             self._select(self.codec_box, self.grid.info.name)
             self._fill_codebooks(self.grid.n_codebooks)
         self.statusBar().showMessage(message, 10000)
-        QMessageBox.warning(self, title, message)
+        self.failed.emit(title, message)
+        if not self.headless:
+            QMessageBox.warning(self, title, message)
 
     # ------------------------------------------------------------ drawing
     def _tick(self) -> None:
