@@ -17,7 +17,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
 import explorer
 from explorer.core.errors import ExplorerError
@@ -96,8 +96,16 @@ def _add_codec_flags(p: argparse.ArgumentParser, with_codec: bool = True) -> Non
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a refusal on one line of ours (``codec-explorer: error: …``), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sub = self.prog.removeprefix("codec-explorer").strip()
+        self.exit(2, f"codec-explorer: error: {sub + ': ' if sub else ''}{message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="codec-explorer", description="See and hear what neural audio codecs do with your audio.")
+    ap = _Parser(prog="codec-explorer", description="See and hear what neural audio codecs do with your audio.")
     ap.add_argument("--version", action="version", version=f"codec-explorer {explorer.__version__}")
     ap.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = ap.add_subparsers(dest="command")
@@ -219,8 +227,8 @@ def _check_audio_output(args: argparse.Namespace) -> None:
     from explorer.core.output import check_output
 
     if args.output:
-        output_format(args.output)
         check_output(args.output, _inputs(args))
+        output_format(args.output)
 
 
 def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
@@ -268,9 +276,9 @@ def cmd_encode(args: argparse.Namespace) -> int:
 
     from explorer.core.output import check_output
 
+    check_output(args.output, _inputs(args))
     if not str(args.output).lower().endswith(".npz"):
         raise ExplorerError(f"Token files end in .npz; name the output like tokens.npz, not '{args.output}'.")
-    check_output(args.output, _inputs(args))
     bar = _Bar()
     clip = load_audio(args.input)
     engine = _engine(args.codec, args, bar)

@@ -54,9 +54,16 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
     ------
     OutputError
         When the output is one of the inputs, is a folder or another kind of file that is not
-        written, or its folder does not exist.
+        written, its folder does not exist, or it cannot even be looked at (permission denied).
     """
-    p = Path(path)
+    try:
+        return _check_output(Path(path), inputs)
+    except OSError as exc:
+        raise OutputError(f"Cannot write '{path}': {exc.strerror or exc}.") from exc
+
+
+def _check_output(path: Path, inputs: Iterable[PathLike | None]) -> Path:
+    p = path
     real = Path(os.path.realpath(p))
     for source in inputs:
         if source is not None and Path(source).exists() and _same_file(real, Path(source)):
@@ -76,7 +83,13 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
 
 def prepare_folder(path: PathLike) -> Path:
     """Create the output folder ``path`` (and its parents) or say clearly why it cannot be one."""
-    p = Path(path)
+    try:
+        return _prepare_folder(Path(path))
+    except OSError as exc:
+        raise OutputError(f"Cannot write into '{path}': {exc.strerror or exc}. Choose another folder.") from exc
+
+
+def _prepare_folder(p: Path) -> Path:
     for parent in [p, *p.parents]:
         if parent.exists() and not parent.is_dir():
             raise OutputError(f"Cannot write into '{p}': '{parent}' is a file, not a folder.")
