@@ -99,6 +99,9 @@ class Codec(Protocol):
 
     info: CodecInfo
     device: torch.device
+    weights_id: dict[str, str]
+    """The weights this codec was built from: ``{"file": name, "sha256": hex digest of its bytes}``
+    (SNAC: the weights file, not its config.json; rvq-lab: its codebook file)."""
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         """Encode ``[channels, samples]`` audio at ``info.sample_rate``.

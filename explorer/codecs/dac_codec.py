@@ -14,8 +14,8 @@ import dac
 import torch
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.checkpoint import describe, load_checked, unfit, weights_id
 from explorer.codecs.weights import Progress, WeightsSpec, descript_cache, load_state, resolve
-from explorer.core.errors import WeightsError
 
 RELEASES = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
 
@@ -70,23 +70,54 @@ def info(name: str) -> CodecInfo:
     )
 
 
+def unwrap(checkpoint: object, name: str, path: Path) -> object:
+    """The weights inside a DAC checkpoint, once its wrapper and sample rate are known to fit ``name``.
+
+    Parameters
+    ----------
+    checkpoint : object
+        What the ``.pth`` file held: ``{"state_dict": ..., "metadata": {"kwargs": {...}}}``.
+    name : str
+        The DAC variant the weights are for.
+    path : Path
+        The checkpoint file, for messages.
+
+    Returns
+    -------
+    object
+        The ``state_dict`` entry, for :func:`explorer.codecs.checkpoint.load_checked` to check.
+
+    Raises
+    ------
+    WeightsError
+        If the wrapper is not a DAC checkpoint's, or describes another sample rate.
+    """
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise unfit(name, path, "it is not a DAC checkpoint (no 'state_dict' inside)")
+    metadata = checkpoint.get("metadata", {})
+    if not isinstance(metadata, dict):
+        raise unfit(name, path, f"its metadata is {describe(metadata)} where a table belongs")
+    kwargs = metadata.get("kwargs", {})
+    if not isinstance(kwargs, dict):
+        raise unfit(name, path, f"its metadata's kwargs are {describe(kwargs)} where a table belongs")
+    rate = kwargs.get("sample_rate", VARIANTS[name]["kwargs"]["sample_rate"])
+    if type(rate) not in (int, float) or rate != VARIANTS[name]["kwargs"]["sample_rate"]:
+        raise unfit(name, path, f"it is a DAC checkpoint for {repr(rate)[:20]} Hz, not {VARIANTS[name]['kwargs']['sample_rate']} Hz")
+    return checkpoint["state_dict"]
+
+
 class DacCodec:
     """A DAC model behind :class:`explorer.codecs.base.Codec`."""
 
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        paths = resolve(weights_spec(name), weights, progress)
-        state = load_state(paths[0], name)
-        if not isinstance(state, dict) or "state_dict" not in state:
-            raise WeightsError(f"{name}: '{paths[0].name}' is not a DAC checkpoint (no 'state_dict' inside).")
-        kwargs = state.get("metadata", {}).get("kwargs", {})
-        expected = VARIANTS[name]["kwargs"]
-        if kwargs and int(kwargs.get("sample_rate", expected["sample_rate"])) != expected["sample_rate"]:
-            raise WeightsError(f"{name}: '{paths[0].name}' is a {kwargs['sample_rate']} Hz DAC checkpoint, not {expected['sample_rate']} Hz.")
+        path = resolve(weights_spec(name), weights, progress)[0]
+        state = unwrap(load_state(path, name), name, path)
         model = build(name)
-        model.load_state_dict(state["state_dict"])
+        load_checked(model, state, name, path)
         self.model = model.to(device).eval()
+        self.weights_id = weights_id(path)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         _, codes, *_ = self.model.encode(audio.to(self.device)[None], n_quantizers=n_codebooks)

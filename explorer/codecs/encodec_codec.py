@@ -15,6 +15,7 @@ import torch
 from encodec import EncodecModel
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.checkpoint import load_checked, weights_id
 from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve, torch_hub_checkpoints
 
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
@@ -72,10 +73,12 @@ class EncodecCodec:
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        paths = resolve(weights_spec(name), weights, progress)
+        path = resolve(weights_spec(name), weights, progress)[0]
+        state = load_state(path, name)
         model = build(name)
-        model.load_state_dict(load_state(paths[0], name))
+        load_checked(model, state, name, path)
         self.model = model.to(device).eval()
+        self.weights_id = weights_id(path)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         x = audio.to(self.device)[None]

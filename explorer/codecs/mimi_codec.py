@@ -15,6 +15,7 @@ import torch
 from moshi.models import loaders
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.checkpoint import load_checked, weights_id
 from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve
 
 MAX_CODEBOOKS = 32
@@ -55,10 +56,12 @@ class MimiCodec:
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        paths = resolve(weights_spec(name), weights, progress)
+        path = resolve(weights_spec(name), weights, progress)[0]
+        state = load_state(path, name)
         model = build()
-        model.load_state_dict(load_state(paths[0], name))
+        load_checked(model, state, name, path)
         self.model = model.to(device).eval()
+        self.weights_id = weights_id(path)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         self.model.set_num_codebooks(n_codebooks)

@@ -22,7 +22,6 @@ used; with all stages muted, the output is silent.
 
 from __future__ import annotations
 
-import hashlib
 from functools import lru_cache
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +31,9 @@ import numpy as np
 import torch
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.weights import Progress
+from explorer.codecs.checkpoint import Layout, check_finite, check_layout, npz_layouts, shape_text, unfit, weights_id
+from explorer.codecs.checkpoint import sha256 as sha256  # re-exported: manifests and tests hash codebook files with it
+from explorer.codecs.weights import Progress, reason
 from explorer.core.errors import WeightsError
 from explorer.core.resources import resource
 
@@ -40,6 +41,12 @@ SAMPLE_RATE = 24000
 HOP = 320
 BAND_EDGES = (0, 2, 4, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40, 49, 60, 74, 91, 112, 138, 170, 210, 260, 320)
 CODEBOOK_FILE = ("rvq_lab", "codebooks.npz")
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+"""How an .npz (a zip archive) starts: with a member, or empty."""
+CODEBOOK_ROWS = 1024
+"""Codewords a table may hold: the tokens are 10-bit (a small training run makes fewer)."""
+MAX_STAGES = 31
+"""Residual stages at most: with the envelope, 32 codebooks."""
 NOISE_FILL = 0.5
 """RMS of the noise put, relative to the envelope, into bins no heard stage has touched."""
 
@@ -107,23 +114,109 @@ class Codebooks:
 
     @classmethod
     def load(cls, path: Path) -> "Codebooks":
+        """Read a codebook file written by :meth:`save`, refusing one that does not fit.
+
+        Parameters
+        ----------
+        path : Path
+            The ``.npz`` file.
+
+        Returns
+        -------
+        Codebooks
+            The tables, as float32 (slices as int64).
+
+        Raises
+        ------
+        WeightsError
+            If the file is missing, unreadable, or its arrays are not exactly what the codec uses:
+            names, shapes, kinds of number, at most 1024 codewords (as many in every table), bins
+            within a frame, finite values.
+        """
+        a = read_tables(path)
+        return cls(
+            a["envelope"], a["mean_envelope"], a["slices"].astype(np.int64),
+            tuple(a[f"stage_{k + 1}"] for k in range(len(a["slices"]))),
+        )
+
+
+def read_tables(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of a codebook file, checked before use; floating-point ones as float32.
+
+    The archive's headers are checked (names, shapes, kinds of number) before any table is read,
+    so a file that declares a gigantic array allocates nothing; then the bands and finiteness.
+
+    Parameters
+    ----------
+    path : Path
+        The ``.npz`` file.
+
+    Returns
+    -------
+    dict[str, numpy.ndarray]
+        By name: ``band_edges``, ``slices``, ``envelope``, ``mean_envelope``, ``stage_1``...
+
+    Raises
+    ------
+    WeightsError
+        Naming the file and the first thing wrong with it.
+    """
+    if not path.is_file():
+        raise WeightsError(f"rvq-lab: no codebook file at '{path}'.")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"rvq-lab: '{path.name}' is empty (0 bytes); it is not a usable codebook file.")
+    with open(path, "rb") as f:
+        if f.read(4) not in ZIP_MAGIC:
+            raise _unusable(path, "it is not an .npz archive of tables")
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001 - whatever numpy or zipfile raises means the same to the user
+        raise _unusable(path, reason(exc)) from exc
+    with archive:
         try:
-            with np.load(path, allow_pickle=False) as d:
-                if tuple(d["band_edges"]) != BAND_EDGES:
-                    raise WeightsError(f"rvq-lab: '{path}' was trained for other bands.")
-                n = len(d["slices"])
-                return cls(
-                    d["envelope"].astype(np.float32),
-                    d["mean_envelope"].astype(np.float32),
-                    d["slices"].astype(np.int64),
-                    tuple(d[f"stage_{k + 1}"].astype(np.float32) for k in range(n)),
-                )
-        except (OSError, KeyError, ValueError) as exc:
-            raise WeightsError(f"rvq-lab: '{path}' is not a usable codebook file ({exc}).") from exc
+            layouts = npz_layouts(archive, "rvq-lab", path)
+            check_layout(layouts, _expected_layouts(archive, layouts, path), "rvq-lab", path, noun="array")
+            arrays = {name: archive[name] for name in layouts}
+        except WeightsError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a member cut short or corrupt, in any of numpy's ways
+            raise _unusable(path, reason(exc)) from exc
+    if tuple(arrays["band_edges"]) != BAND_EDGES:
+        raise unfit("rvq-lab", path, "it was trained for other frequency bands ('band_edges')")
+    for name, values in arrays.items():
+        if values.dtype.kind == "f":
+            arrays[name] = values.astype(np.float32)
+            check_finite(name, torch.from_numpy(arrays[name]), "rvq-lab", path)
+    return arrays
 
 
-def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _expected_layouts(archive: np.lib.npyio.NpzFile, layouts: dict[str, Layout], path: Path) -> dict[str, Layout]:
+    """The arrays a codebook file must hold; the stages' widths follow from its (checked) slices."""
+    floating, integer = np.dtype(np.float32), np.dtype(np.int32)
+    slices = layouts.get("slices")
+    if slices is None or slices.kind != "integer" or len(slices.shape) != 2 or slices.shape[1] != 2 or slices.shape[0] > MAX_STAGES:
+        found = "missing" if slices is None else f"{shape_text(slices.shape)} {slices.dtype}"
+        raise unfit("rvq-lab", path, f"its array 'slices' is {found}, the codec needs up to {MAX_STAGES} rows of 2 integers")
+    bins = np.asarray(archive["slices"], dtype=np.int64)
+    if len(bins) and ((bins[:, 0] < 0) | (bins[:, 1] > HOP) | (bins[:, 0] >= bins[:, 1])).any():
+        raise unfit("rvq-lab", path, f"its array 'slices' names bins outside a frame's 0..{HOP}")
+    envelope = layouts.get("envelope")
+    rows = envelope.shape[0] if envelope is not None and len(envelope.shape) == 2 else CODEBOOK_ROWS
+    if not 1 <= rows <= CODEBOOK_ROWS:
+        raise unfit("rvq-lab", path, f"its array 'envelope' has {rows} codewords; rvq-lab's tokens are 10-bit, so at most {CODEBOOK_ROWS}")
+    n_env = len(BAND_EDGES) - 1
+    expected = {
+        "band_edges": Layout.of((len(BAND_EDGES),), integer),
+        "slices": Layout.of(slices.shape, integer),
+        "envelope": Layout.of((rows, n_env), floating),
+        "mean_envelope": Layout.of((n_env,), floating),
+    }
+    expected.update({f"stage_{k + 1}": Layout.of((rows, int(hi - lo)), floating) for k, (lo, hi) in enumerate(bins)})
+    return expected
+
+
+def _unusable(path: Path, why: str) -> WeightsError:
+    return WeightsError(f"rvq-lab: '{path.name}' is not a usable codebook file ({why}).")
 
 
 def shipped_path() -> Path:
@@ -180,6 +273,7 @@ class RvqLabCodec:
         if weights is not None and path.is_dir():
             path = path / CODEBOOK_FILE[1]
         self.tables = Codebooks.load(path) if weights is not None else _shipped()
+        self.weights_id = weights_id(path)
         self.info = info(name, self.tables)
         self.device = torch.device("cpu")
         self.basis = mdct_basis()

@@ -17,7 +17,8 @@ import torch
 from snac import SNAC
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve
+from explorer.codecs.checkpoint import describe, load_checked, quoted, unfit, weights_id
+from explorer.codecs.weights import Progress, WeightsSpec, load_state, reason, resolve
 from explorer.core.errors import WeightsError
 
 # The hub config.json of each pretrained model.
@@ -36,6 +37,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     ),
 }
 FILES = ("config.json", "pytorch_model.bin")
+MAX_CONFIG_BYTES = 1 << 16
+"""A config.json is a few hundred bytes; a larger one is not read."""
 
 
 def repo(name: str) -> str:
@@ -68,6 +71,45 @@ def info(name: str) -> CodecInfo:
     )
 
 
+def check_config(path: Path, name: str) -> None:
+    """Refuse a config.json that does not describe exactly ``name``'s architecture.
+
+    The model is always built from :data:`CONFIGS`, so a config that differs in any setting (an
+    extra key, a string for a number, a decoder a thousand times wider) is refused before anything
+    is allocated, naming the first setting that differs.
+
+    Parameters
+    ----------
+    path : Path
+        The config.json beside the weights.
+    name : str
+        The SNAC variant.
+
+    Raises
+    ------
+    WeightsError
+        If the file cannot be read as JSON, or differs from ``CONFIGS[name]``.
+    """
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise unfit(name, path, f"it is {path.stat().st_size} bytes, far more than a SNAC config.json holds")
+        config = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise WeightsError(f"{name}: '{path.name}' is not a readable SNAC config.json ({reason(exc)}).") from exc
+    if not isinstance(config, dict):
+        raise unfit(name, path, f"it holds {describe(config)} where a table of settings belongs")
+    expected = CONFIGS[name]
+    for key in [*expected, *config]:
+        if key not in config:
+            raise unfit(name, path, f"it lacks the setting {quoted(key)}")
+        if key not in expected:
+            raise unfit(name, path, f"it has a setting {quoted(key)} that {name}'s architecture does not have")
+        got, want = json.dumps(config[key]), json.dumps(expected[key])
+        if got != want:
+            shown = got if len(got) <= 40 else got[:37] + "..."
+            raise unfit(name, path, f"it sets {quoted(key)} to {shown}, the model has {want}")
+
+
 class SnacCodec:
     """A SNAC model behind :class:`explorer.codecs.base.Codec`."""
 
@@ -77,17 +119,13 @@ class SnacCodec:
         paths = resolve(weights_spec(name), weights, progress)
         config_path = next((p for p in paths if p.name == "config.json"), None)
         weights_path = next((p for p in paths if p.name != "config.json"), paths[-1])
-        config = CONFIGS[name]
         if config_path is not None:
-            try:
-                config = json.loads(config_path.read_text())
-            except (OSError, ValueError) as exc:
-                raise WeightsError(f"{name}: '{config_path}' is not a readable SNAC config.json ({exc}).") from exc
-            if config.get("sampling_rate") != CONFIGS[name]["sampling_rate"]:
-                raise WeightsError(f"{name}: '{config_path}' describes a {config.get('sampling_rate')} Hz model.")
-        model = SNAC(**config)
-        model.load_state_dict(load_state(weights_path, name))
+            check_config(config_path, name)
+        state = load_state(weights_path, name)
+        model = SNAC(**CONFIGS[name])
+        load_checked(model, state, name, weights_path)
         self.model = model.to(device).eval()
+        self.weights_id = weights_id(weights_path)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         codes = self.model.encode(audio.to(self.device)[None])

@@ -157,9 +157,29 @@ def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Pat
 
 
 def load_state(path: Path, codec: str) -> Any:
-    """Load a checkpoint as data only (safetensors, or torch's weights-only unpickler)."""
+    """Load a checkpoint as data only (safetensors, or torch's weights-only unpickler).
+
+    Parameters
+    ----------
+    path : Path
+        The checkpoint file.
+    codec : str
+        The codec's name, for messages.
+
+    Returns
+    -------
+    Any
+        Whatever the file holds; :mod:`explorer.codecs.checkpoint` checks it against the model.
+
+    Raises
+    ------
+    WeightsError
+        If the file is missing, empty, or cannot be read as data.
+    """
     if not path.is_file():
         raise WeightsError(f"{codec}: no checkpoint file at '{path}'.")
+    if path.stat().st_size == 0:
+        raise WeightsError(f"{codec}: '{path.name}' is empty (0 bytes); download or copy it again.")
     try:
         if path.suffix in (".safetensors", ".sft"):
             from safetensors.torch import load_file
@@ -168,9 +188,30 @@ def load_state(path: Path, codec: str) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - every failure here means the same to the user
         raise WeightsError(
-            f"{codec}: '{path.name}' is not a usable checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0][:200]}); "
+            f"{codec}: '{path.name}' is not a usable checkpoint ({reason(exc)}); "
             "it may be truncated, corrupt, or contain code, which is never loaded."
         ) from exc
+
+
+def reason(exc: BaseException, limit: int = 90) -> str:
+    """An exception in a few words for a one-line message: its type and its first line, shortened.
+
+    Parameters
+    ----------
+    exc : BaseException
+        The exception; its message may be empty or span many lines.
+    limit : int
+        The most characters of the message kept.
+
+    Returns
+    -------
+    str
+        ``"Type: first line"``, or ``"Type"`` when the message is empty.
+    """
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    if len(first) > limit:
+        first = first[: limit - 3].rstrip() + "..."
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def resolve(spec: WeightsSpec, explicit: str | os.PathLike[str] | None, progress: Progress | None = None) -> list[Path]:
