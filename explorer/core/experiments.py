@@ -40,7 +40,7 @@ class Experiment:
     conclusion: str = ""
 
 
-def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float]]:
+def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float | None]]:
     out = engine.decode(enc, edits)
     q = _measurable(reconstruction_quality(clip, out))
     heard = [k for k in range(enc.n_codebooks) if edits.heard(k)]

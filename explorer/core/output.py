@@ -116,7 +116,7 @@ def _pid_alive(pid: int) -> bool:
 
 def remove_stale_parts(target: Path) -> list[Path]:
     """Delete ``.NAME.PID.*.part`` files beside ``target`` whose writing process no longer runs."""
-    removed = []
+    removed: list[Path] = []
     pattern = re.compile(r"^\." + re.escape(target.name) + r"\.(\d+)\.[^/]*\.part$")
     try:
         names = os.listdir(target.parent)

@@ -147,10 +147,11 @@ def _entries(zf: zipfile.ZipFile, name: str) -> int:
 
 
 def _header(f: Any) -> tuple[tuple[int, ...], np.dtype[Any]]:
-    version = np.lib.format.read_magic(f)
-    read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+    fmt: Any = np.lib.format  # its functions carry no type hints
+    version = fmt.read_magic(f)
+    read = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
     shape, fortran, dtype = read(f, max_header_size=10000)
-    return shape, dtype
+    return tuple(shape), np.dtype(dtype)
 
 
 def _read_row(zf: zipfile.ZipFile, entry: str, name: str) -> IntArray:
