@@ -126,7 +126,7 @@ def test_outputs_in_places_that_cannot_hold_them_are_refused(tmp_path, clip_wav,
 
 
 # ------------------------------------------------------------------ 9. formats
-@pytest.mark.parametrize("ext", [".flac", ".ogg", ".aiff", ".wav"])
+@pytest.mark.parametrize("ext", [".flac", ".ogg", ".aiff", ".wav", ".mp3"])
 def test_every_advertised_audio_format_is_written_and_reads_back(tmp_path, tokens_npz, ext):
     out = tmp_path / f"out{ext}"
     p = cli("decode", str(tokens_npz), "-o", str(out))
