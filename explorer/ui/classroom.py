@@ -57,14 +57,22 @@ def usable_codecs() -> list[str]:
     return [n for n in CODEC_NAMES if n == DEFAULT_CODEC or weights_available(n)]
 
 
-def _fill_table(table: QTableWidget, rows: list[dict[str, Any]]) -> None:
+QUALITY_COLUMNS = {"si_sdr_db": "si_sdr", "mel_distance": "mel_distance", "stoi": "stoi"}
+"""The comparison table's metric columns and the :class:`Quality` fields they show."""
+
+
+def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[dict[str, str]] | None = None) -> None:
+    """One row per dict; a None value reads "n/a", with its reason (``reasons[row][key]``) as the tooltip."""
     keys = list(rows[0]) if rows else []
     table.setColumnCount(len(keys))
     table.setHorizontalHeaderLabels(keys)
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, k in enumerate(keys):
-            table.setItem(i, j, QTableWidgetItem(str(row[k])))
+            item = QTableWidgetItem("n/a" if row[k] is None else str(row[k]))
+            if row[k] is None:
+                item.setToolTip((reasons[i] if reasons else {}).get(k, "does not apply to this clip"))
+            table.setItem(i, j, item)
     table.resizeColumnsToContents()
 
 
@@ -136,7 +144,8 @@ class CompareDialog(QDialog):
 
     def _done(self, results: list[Compared]) -> None:
         self.results = results
-        _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)])
+        reasons = [{column: why for column, name in QUALITY_COLUMNS.items() if (why := r.quality.reason(name))} for r in results]
+        _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)], reasons)
         pixmap = QPixmap()
         pixmap.loadFromData(comparison_png(self.clip, results), "PNG")
         self.picture.setPixmap(pixmap)
@@ -289,9 +298,13 @@ class ExperimentsDock(QDockWidget):
             self.plot.hide()
             return
         kbps = [r["kbps"] for r in rows]
-        self.plot.plot(kbps, [r["stoi"] for r in rows], pen=pg.mkPen("#7aa2f7", width=2), symbol="o", name="STOI")
-        self.plot.plot(kbps, [r["si_sdr_db"] / 20 for r in rows], pen=pg.mkPen("#e0af68", width=2), symbol="s",
-                       name="SI-SDR / 20 dB")
+
+        def values(key: str, scale: float = 1.0) -> list[float]:
+            return [np.nan if r[key] is None else r[key] / scale for r in rows]  # n/a: a gap in the line
+
+        self.plot.plot(kbps, values("stoi"), pen=pg.mkPen("#7aa2f7", width=2), symbol="o", name="STOI", connect="finite")
+        self.plot.plot(kbps, values("si_sdr_db", 20), pen=pg.mkPen("#e0af68", width=2), symbol="s",
+                       name="SI-SDR / 20 dB", connect="finite")
         self.plot.setLogMode(x=True, y=False)
         self.plot.show()
 

@@ -31,7 +31,8 @@ from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_
 from explorer.core.audio import Clip, save_audio
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
-from explorer.core.output import check_output, output_file, write_text
+from explorer.core.metrics import fmt
+from explorer.core.output import output_file, write_text
 from explorer.core import experiments
 from explorer.core.resources import resource
 from explorer.core.session import CodecChoice, Decoded, Session, open_engine
@@ -103,6 +104,9 @@ class MainWindow(QMainWindow):
         """The time range to show once the restored clip is drawn."""
         self.restore_note = ""
         """What :meth:`saved_session` could not restore from a damaged session file ('' if nothing)."""
+        self.announcement = ""
+        """A status-bar message to show once the next reconstruction is drawn (opening a clip rewrites
+        the status bar, so a message shown before that would be lost at once)."""
         self._build()
         self._connect()
         self._restore()
@@ -406,12 +410,6 @@ class MainWindow(QMainWindow):
         self.pending_view = state.view
         self.spec_box.setCurrentText(state.spectrogram)
         return path
-
-    def announce_when_drawn(self, message: str) -> None:
-        """Show ``message`` in the status bar once the next reconstruction is drawn (opening a clip
-        rewrites the status bar, so a message shown before would be lost at once)."""
-        self.reconstruction_ready.connect(lambda: self.statusBar().showMessage(message, 20000),
-                                          Qt.ConnectionType.SingleShotConnection)
 
     def open_file(self, path: str | Path) -> None:
         path = str(path)
@@ -769,7 +767,7 @@ class MainWindow(QMainWindow):
             return
         path = path or self._target("Export reconstruction", ".wav", "WAV (*.wav);;FLAC (*.flac)")
         if path:
-            self._export(path, lambda: save_audio(path, decoded.clip))
+            self._export(path, lambda: save_audio(path, decoded.clip, inputs=[self.session.path]))
 
     def export_tokens(self, path: Path | None = None) -> None:
         enc = self.session.encoding
@@ -777,7 +775,7 @@ class MainWindow(QMainWindow):
             return
         path = path or self._target("Export tokens", ".npz", "Tokens (*.npz)")
         if path:
-            self._export(path, lambda: save_tokens(path, enc.codes, enc.meta(self.panel.edits)))
+            self._export(path, lambda: save_tokens(path, enc.codes, enc.meta(self.panel.edits), inputs=[self.session.path]))
 
     def export_png(self, path: Path | None = None) -> None:
         path = path or self._target("Export picture", ".png", "PNG (*.png)")
@@ -790,15 +788,16 @@ class MainWindow(QMainWindow):
             if not self.grab().save(str(tmp), "PNG"):
                 raise ExplorerError(f"Could not write '{path}': the picture could not be encoded.")
 
-    def _export(self, path: Path, write: Callable[[], None]) -> None:
-        """Run ``write`` unless the output policy refuses ``path`` (the open clip itself, a folder…);
-        a refusal or a failure is shown in a dialog and leaves any existing file untouched."""
+    def _export(self, path: Path, write: Callable[[], Any]) -> None:
+        """Run ``write``, which writes ``path`` by the output policy with the open clip as an input:
+        a refusal (the clip itself, a folder…) or a failure is shown in a dialog, any existing file
+        untouched. Notes the writer returns (peaks limited) are shown with the result."""
         try:
-            check_output(path, [self.session.path])
-            write()
-            self.statusBar().showMessage(f"Saved {path}", 5000)
+            notes = write()
         except ExplorerError as exc:
             QMessageBox.warning(self, "Export failed", str(exc))
+            return
+        self.statusBar().showMessage(f"Saved {path}" + (f" ({'; '.join(notes)})" if notes else ""), 8000)
 
     # ------------------------------------------------------------ worker results
     def _on_opened(self, clip: Clip, spectra: Spectra) -> None:
@@ -852,6 +851,9 @@ class MainWindow(QMainWindow):
             self.pending_view = None
         if decoded.clip.notes:
             self.statusBar().showMessage("; ".join(decoded.clip.notes), 15000)
+        if self.announcement:
+            self.statusBar().showMessage(self.announcement, 20000)
+            self.announcement = ""
         self._refresh_metrics()
         self.reconstruction_ready.emit()
 
@@ -915,11 +917,15 @@ class MainWindow(QMainWindow):
         q = d.quality
         heard = [k for k in range(g.n_codebooks) if d.edits.heard(k)]
         kbps = sum(g.stats[k].bitrate for k in heard) / 1000
-        parts = [f"SI-SDR {q.si_sdr:.2f} dB", f"mel {q.mel_distance:.3f}", f"STOI {q.stoi:.3f}", f"{kbps:.2f} kbps heard",
-                 f"decode {d.seconds:.2f} s"]
+        shown = (("SI-SDR", "si_sdr", q.si_sdr, ".2f", " dB"), ("mel", "mel_distance", q.mel_distance, ".3f", ""),
+                 ("STOI", "stoi", q.stoi, ".3f", ""))
+        parts = [f"{label} {fmt(value, spec, unit)}" for label, _, value, spec, unit in shown]
+        parts += [f"{kbps:.2f} kbps heard", f"decode {d.seconds:.2f} s"]
         if self.edit_to_sound_ms is not None:
             parts.append(f"edit→sound {self.edit_to_sound_ms:.0f} ms")
         self.metrics_label.setText("   ".join(parts))
+        self.metrics_label.setToolTip("\n".join(f"{label} n/a: {q.reason(name) or 'not a finite number'}"
+                                                for label, name, value, spec, _ in shown if fmt(value, spec) == "n/a"))
 
     def _show_occurrences(self, x: float, y: float) -> None:
         """Where else the clicked token occurs in its codebook (token statistics)."""
