@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, NoReturn
 
 import explorer
+from explorer.core.edits import MAX_SEED
 from explorer.core.errors import ExplorerError
 
 log = logging.getLogger(__name__)
@@ -35,44 +36,25 @@ def _int_list(text: str) -> list[int]:
     return values
 
 
-def _count(text: str) -> int:
-    """A whole number of 1 or more (codebooks)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got '{text}'") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got '{text}'")
-    return value
+def _ranged(convert: Callable[[str], float], lo: float, hi: float, what: str) -> Callable[[str], Any]:
+    """An argparse type: ``convert(text)`` within ``[lo, hi]`` and finite, else "expected WHAT"."""
+    def parse(text: str) -> Any:
+        try:
+            value = convert(text)
+            ok = math.isfinite(value) and lo <= value <= hi
+        except (ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise argparse.ArgumentTypeError(f"expected {what}, got '{text}'")
+        return value
+
+    return parse
 
 
-def _seed(text: str) -> int:
-    from explorer.core.edits import MAX_SEED
-
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got '{text}'") from None
-    if not 0 <= value <= MAX_SEED:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_SEED}, got '{text}'")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"expected a time in seconds, 0 or more, got '{text}'")
-    return value
-
-
-def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"expected a time in seconds above 0, got '{text}'")
-    return value
+_count = _ranged(int, 1, math.inf, "a whole number of 1 or more")
+_seed = _ranged(int, 0, MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
+_seconds = _ranged(float, 0.0, math.inf, "a time in seconds, 0 or more")
+_positive_seconds = _ranged(float, 0.001, math.inf, "a time in seconds above 0")
 
 
 def _add_edit_flags(p: argparse.ArgumentParser) -> None:
