@@ -478,3 +478,31 @@ def test_a_broken_mp3_prints_only_our_line(tmp_path):
     p = cli("roundtrip", str(mp3), "-c", "rvq-lab")
     ours = [line for line in p.stderr.splitlines() if line.strip()]
     assert all(line.startswith(("codec-explorer:", "converted:")) for line in ours), p.stderr
+
+
+def test_a_take_never_overwrites_an_earlier_take(tmp_path):
+    from explorer.audio_io.take import TakeWriter
+
+    (tmp_path / "take").mkdir()
+    (tmp_path / "take" / "input.wav").write_bytes(b"mine")
+    with pytest.raises(AudioError, match="already holds a take"):
+        TakeWriter(tmp_path / "take", 24000, 24000, 1, lambda p: None)
+    assert (tmp_path / "take" / "input.wav").read_bytes() == b"mine"
+
+
+def test_a_decoder_that_produces_nan_is_refused_not_written(tmp_path):
+    import dataclasses
+
+    import torch
+
+    from explorer.codecs.registry import load_codec
+    from explorer.core.engine import Engine
+
+    codec = load_codec("rvq-lab", torch.device("cpu"))
+    stages = list(codec.tables.stages)
+    stages[0] = np.full_like(stages[0], np.nan)  # damaged in memory, past every check on disk
+    codec.tables = dataclasses.replace(codec.tables, stages=tuple(stages))
+    engine = Engine(codec)
+    enc = engine.encode(Clip(np.sin(np.arange(RATE, dtype=np.float32) / 7)[None] * 0.3, RATE), 4)
+    with pytest.raises(CodecError, match="NaN or infinite"):
+        engine.decode(enc)

@@ -15,9 +15,11 @@ import numpy as np
 import soundfile as sf
 
 from explorer.core.errors import AudioError
+from explorer.core.output import OutputError, prepare_folder
 from explorer.core.types import FloatArray
 
 FLUSH_SECONDS = 1.0
+TAKE_FILES = ("input.wav", "reconstruction.wav", "tokens.npz")
 
 
 class TakeWriter:
@@ -26,7 +28,14 @@ class TakeWriter:
         self.folder = folder
         self.write_tokens = write_tokens
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            prepare_folder(folder)
+        except OutputError as exc:
+            raise AudioError(f"Cannot record the take: {exc}") from exc
+        taken = [name for name in TAKE_FILES if (folder / name).exists()]
+        if taken:
+            raise AudioError(f"'{folder}' already holds a take ({', '.join(taken)}); record into a new folder, "
+                             "so the earlier take is not overwritten.")
+        try:
             self.input: Any = sf.SoundFile(str(folder / "input.wav"), "w", input_rate, 1, subtype="FLOAT")
             self.output: Any = sf.SoundFile(str(folder / "reconstruction.wav"), "w", output_rate, channels, subtype="FLOAT")
         except (OSError, sf.LibsndfileError) as exc:

@@ -242,6 +242,9 @@ class Engine:
         edits = edits or Edits()
         edits.check(enc.n_codebooks, enc.duration)
         audio = self.decode_native(enc, edits, progress)
+        if not np.isfinite(audio).all():
+            raise CodecError(f"{self.info.name} produced NaN or infinite samples from these codes: its weights or the "
+                             "tokens are damaged. Nothing was written.")
         out = resample(audio, self.info.sample_rate, enc.input_rate)
         notes, self.notices = tuple(self.notices), []
         return Clip(np.ascontiguousarray(fit_length(out, enc.input_samples)), enc.input_rate, notes)
