@@ -328,7 +328,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     }
     _say_notes(tuple(result["converted"]))
     if args.json:
-        print(json.dumps(result, indent=2, allow_nan=False))
+        print(json.dumps(finite(result), indent=2, allow_nan=False))
         return 0
     print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, "
           f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
@@ -339,6 +339,17 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     if args.output:
         print(f"wrote {args.output}")
     return 0
+
+
+def finite(value: Any) -> Any:
+    """``value`` with every non-finite float replaced by None (strict JSON has no NaN or Infinity)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite(v) for v in value]
+    return value
 
 
 def _say_notes(notes: tuple[str, ...]) -> None:
@@ -401,8 +412,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
     write_csv(rows, out / "comparison.csv", [args.input])
     write_bytes(out / "comparison.png", comparison_png(clip, results), [args.input])
     write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results), [args.input])
+    names: set[str] = set()
     for r in results:
-        save_audio(out / f"{r.row.codec.replace('@', '-')}.wav", r.reconstruction, inputs=[args.input])
+        stem = base = r.row.codec.replace("@", "-")
+        while stem in names:  # the same codec twice: rvq-lab.wav, rvq-lab-2.wav
+            stem = f"{base}-{len([n for n in names if n.startswith(base)]) + 1}"
+        names.add(stem)
+        save_audio(out / f"{stem}.wav", r.reconstruction, inputs=[args.input])
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
         print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {fmt(row.si_sdr_db, '.2f'):>7} "
@@ -436,11 +452,17 @@ def cmd_experiment(args: argparse.Namespace) -> int:
 def cmd_install_desktop(args: argparse.Namespace) -> int:
     from explorer import desktop
 
-    if args.uninstall:
-        removed = desktop.uninstall()
-        print("removed " + ", ".join(map(str, removed)) if removed else "nothing to remove: the menu entry was not installed")
-        return 0
-    for path in desktop.install():
+    try:
+        if args.uninstall:
+            removed = desktop.uninstall()
+            print("removed " + ", ".join(map(str, removed)) if removed else "nothing to remove: the menu entry was not installed")
+            return 0
+        written = desktop.install()
+    except OSError as exc:
+        where = f" ('{exc.filename}')" if exc.filename else ""
+        raise ExplorerError(f"Could not {'remove' if args.uninstall else 'install'} the menu entry: "
+                            f"{exc.strerror or exc}{where}. Check $XDG_DATA_HOME and ~/.local/share.") from None
+    for path in written:
         print(f"wrote {path}")
     print("Codec Explorer is in your desktop's menu (Sound & Video); audio files offer 'Open with Codec Explorer'.")
     return 0
@@ -473,6 +495,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters shown escaped: a message stays one line,
+    whatever a file name or a file's contents put into it."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _terminate(signum: int, frame: Any) -> None:
     """SIGTERM ends the command like Ctrl+C: ``finally`` blocks run and no temporary file is left."""
     raise KeyboardInterrupt
@@ -492,7 +520,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(None, None)
         return COMMANDS[args.command](args)
     except ExplorerError as exc:
-        print(f"codec-explorer: error: {exc}", file=sys.stderr)
+        print(f"codec-explorer: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("codec-explorer: interrupted", file=sys.stderr)

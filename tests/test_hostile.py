@@ -506,3 +506,78 @@ def test_a_decoder_that_produces_nan_is_refused_not_written(tmp_path):
     enc = engine.encode(Clip(np.sin(np.arange(RATE, dtype=np.float32) / 7)[None] * 0.3, RATE), 4)
     with pytest.raises(CodecError, match="NaN or infinite"):
         engine.decode(enc)
+
+
+# ------------------------------------------------------------------ found by an independent review
+def test_samples_far_beyond_full_scale_give_n_a_not_nan(tmp_path):
+    loud = tmp_path / "loud.wav"
+    sf.write(str(loud), np.full(RATE, 3e38, np.float32), RATE, subtype="FLOAT")
+    p = cli("roundtrip", str(loud), "-c", "rvq-lab", "--json")
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout, parse_constant=lambda name: pytest.fail(f"{name} in JSON"))
+    assert result["metrics"]["mel_distance"] is None and result["notes"]
+    p = cli("compare", str(loud), "-c", "rvq-lab", "-c", "rvq-lab", "-o", str(tmp_path / "cmp"))
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "cmp" / "rvq-lab.wav").is_file() and (tmp_path / "cmp" / "rvq-lab-2.wav").is_file()
+
+
+def test_stoi_at_an_odd_high_rate_stays_small_and_quick(tmp_path):
+    wav = tone(tmp_path / "high.wav", seconds=1.0, rate=767957)
+    baseline = memwatch.cli("codecs", bound_mb=4000).peak_mb
+    w = memwatch.cli("roundtrip", str(wav), "-c", "rvq-lab", "--json", bound_mb=baseline + 1200, timeout_s=60)
+    assert w.killed is None and w.returncode == 0, (w.killed, w.stderr)
+    assert json.loads(w.stdout)["metrics"]["stoi"] is not None
+
+
+@pytest.mark.parametrize("name, rate", [("x.ogg", 767957), ("x.mp3", 44101), ("x.flac", 767957)])
+def test_a_rate_the_format_cannot_hold_is_refused_before_the_encoder_sees_it(tmp_path, name, rate):
+    wav = tone(tmp_path / "in.wav", seconds=0.2, rate=rate)
+    refused(cli("roundtrip", str(wav), "-c", "rvq-lab", "-o", str(tmp_path / name)), "Write a .wav instead")
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_rvq_lab_tables_with_fewer_codes_bound_the_codes_they_accept(tmp_path, tokens_npz, clip_wav):
+    import dataclasses
+
+    from explorer.codecs.rvqlab import _shipped
+
+    tables = _shipped()
+    small = dataclasses.replace(tables, envelope=tables.envelope[:4], stages=tuple(s[:4] for s in tables.stages))
+    small.save(tmp_path / "small.npz")
+    p = cli("decode", str(tokens_npz), "--weights", str(tmp_path / "small.npz"), "-o", str(tmp_path / "x.wav"))
+    refused(p, "outside 0..3")
+    p = cli("roundtrip", str(clip_wav), "-c", "rvq-lab", "--weights", str(tmp_path / "small.npz"), "--randomize", "0")
+    assert p.returncode == 0, p.stderr
+
+
+def test_control_characters_in_names_stay_on_one_line(tmp_path, tokens_npz, clip_wav):
+    bad = _tokens_with(tmp_path / "bad.npz", tokens_npz, _set("codec", "rvq-lab\nTraceback (most recent call last):\n\x1b[31mx"))
+    refused(cli("decode", str(bad), "-o", str(tmp_path / "out.wav")), "codec")
+    refused(cli("roundtrip", str(clip_wav), "-c", "rvq-lab", "-o", str(tmp_path / "no\nsuch" / "x.wav")), "\\n")
+
+
+def test_install_desktop_into_a_place_that_is_not_a_folder(tmp_path):
+    (tmp_path / "afile").write_text("x")
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "afile")}
+    p = subprocess.run([sys.executable, "-m", "explorer", "install-desktop"], capture_output=True, text=True, env=env, timeout=120)
+    refused(p, "menu entry")
+
+
+def test_a_symlink_loop_as_output_is_refused(tmp_path, tokens_npz):
+    (tmp_path / "a.wav").symlink_to(tmp_path / "b.wav")
+    (tmp_path / "b.wav").symlink_to(tmp_path / "a.wav")
+    refused(cli("decode", str(tokens_npz), "-o", str(tmp_path / "a.wav")), "points back at itself")
+    assert (tmp_path / "a.wav").is_symlink()
+
+
+def test_a_token_file_with_an_entry_twice_is_refused(tmp_path, tokens_npz):
+    import warnings
+
+    twice = tmp_path / "twice.npz"
+    twice.write_bytes(tokens_npz.read_bytes())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name: that is the point
+        with zipfile.ZipFile(twice, "a") as zf, zf.open("codebook_0.npy", "w") as f:
+            np.lib.format.write_array(f, np.zeros(75, np.int64))
+    with pytest.raises(CodecError, match="same entry twice"):
+        load_tokens(twice)

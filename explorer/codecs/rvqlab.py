@@ -245,7 +245,7 @@ def info(name: str = "rvq-lab", tables: Codebooks | None = None) -> CodecInfo:
         sample_rate=SAMPLE_RATE,
         channels=1,
         hop_length=HOP,
-        codebook_size=1024,
+        codebook_size=int(tables.envelope.shape[0]),
         max_codebooks=n_codebooks,
         default_codebooks=n_codebooks,
         codebook_choices=tuple(c for c in (1, 2, 4, 8, 16, 32) if c <= n_codebooks),

@@ -233,6 +233,20 @@ def output_format(path: str | os.PathLike[str]) -> tuple[str, str]:
     return OUTPUT_FORMATS[ext]
 
 
+MAX_OUTPUT_RATES = {"OGG": 192_000, "FLAC": 655_350}
+"""Above these rates the encoders fail (FLAC) or crash the process (libvorbis, above about 200 kHz)."""
+MP3_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000)
+
+
+def _check_rate(p: Path, fmt: str, rate: int) -> None:
+    """Refuse a sample rate the output format cannot hold, before the encoder sees it."""
+    limit = MAX_OUTPUT_RATES.get(fmt)
+    if (limit is not None and rate > limit) or (fmt == "MP3" and rate not in MP3_RATES):
+        allowed = f"at most {limit} Hz" if fmt != "MP3" else "one of " + ", ".join(map(str, MP3_RATES)) + " Hz"
+        raise AudioError(f"Cannot write '{p.name}': {fmt} holds {allowed}, and this audio is at {rate} Hz. "
+                         "Write a .wav instead.")
+
+
 def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str | None = None,
                inputs: Iterable[str | os.PathLike[str] | None] = ()) -> tuple[str, ...]:
     """Write ``clip`` by the output policy (:mod:`explorer.core.output`); the format follows the extension.
@@ -247,6 +261,7 @@ def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str | None = N
     """
     p = Path(path)
     fmt, default_subtype = output_format(p)
+    _check_rate(p, fmt, clip.sample_rate)
     subtype = subtype or default_subtype
     data = clip.samples
     notes: tuple[str, ...] = ()

@@ -28,7 +28,14 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
             raise ExplorerError(f"Device '{name}' was asked for, but torch sees no CUDA GPU here; use --device cpu or auto.")
-        return torch.device(name)
+        try:
+            device = torch.device(name)
+        except (RuntimeError, ValueError):
+            raise ExplorerError(f"'{name}' is not a device name; write cuda or cuda:N (N from 0 to {torch.cuda.device_count() - 1}).") from None
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ExplorerError(f"There is no GPU {device.index} here; torch sees {torch.cuda.device_count()} (cuda:0 to "
+                                f"cuda:{torch.cuda.device_count() - 1}).")
+        return device
     if name == "mps":
         if not torch.backends.mps.is_available():
             raise ExplorerError("Device 'mps' was asked for, but Apple's Metal backend is not available here; use --device cpu or auto.")

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torchaudio
 
-from explorer.core.audio import Clip, mix_channels
+from explorer.core.audio import Clip, mix_channels, resample
 from explorer.core.types import FloatArray, IntArray
 
 MAX_LAG_SECONDS = 0.05
@@ -27,6 +27,11 @@ DELAY_EXCERPT_SECONDS = 30.0
 """The delay is estimated on this much audio (the loudest stretch), not on the whole clip."""
 STOI_MIN_SECONDS = 0.4
 """pystoi needs 30 frames of 25.6 ms with 50 % overlap at 10 kHz: about 0.4 s."""
+STOI_RATE = 10_000
+"""STOI works at 10 kHz; we resample there ourselves (any rate, bounded cost) before calling pystoi."""
+SILENCE = 1e-5
+"""Peak below which a signal is treated as silent (STOI and SI-SDR do not apply to it)."""
+SI_SDR_MIN_SAMPLES = 256
 
 
 @dataclass(frozen=True)
@@ -116,16 +121,17 @@ class _SiSdr:
         self.sre += float(np.dot(r64, e64))
 
     def value(self) -> float | None:
-        if self.n == 0:
+        if self.n < SI_SDR_MIN_SAMPLES:
             return None
         rr = self.srr - self.sr * self.sr / self.n
         ee = self.see - self.se * self.se / self.n
         re = self.sre - self.sr * self.se / self.n
-        if rr <= 1e-12 * max(1, self.n):
-            return None
+        if rr <= SILENCE**2 * self.n or ee <= SILENCE**2 * self.n:
+            return None  # a silent original or a silent reconstruction: the ratio means nothing
         target = re * re / rr
         noise = max(0.0, ee - target)
-        return float(10 * np.log10((target + 1e-20) / (noise + 1e-20)))
+        value = float(10 * np.log10((target + 1e-20) / (noise + 1e-20)))
+        return value if math.isfinite(value) else None
 
 
 def si_sdr(reference: FloatArray, estimate: FloatArray) -> float | None:
@@ -180,11 +186,14 @@ def stoi(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float
     """
     from pystoi import stoi as _stoi
 
-    if len(reference) < STOI_MIN_SECONDS * sample_rate:
+    if len(reference) < STOI_MIN_SECONDS * sample_rate or not np.any(np.abs(reference) > SILENCE):
         return None
+    if sample_rate != STOI_RATE:  # pystoi's own resample_poly builds a filter as long as the rate ratio's terms
+        reference = resample(reference[None], sample_rate, STOI_RATE)[0]
+        estimate = resample(estimate[None], sample_rate, STOI_RATE)[0]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        value = float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), sample_rate, extended=False))
+        value = float(_stoi(reference.astype(np.float64), estimate.astype(np.float64), STOI_RATE, extended=False))
     if any("Not enough STFT frames" in str(w.message) for w in caught) or not math.isfinite(value):
         return None
     return value
@@ -243,15 +252,22 @@ def _quality(sdr: float | None, mel_sums: list[float], mel_counts: list[int], st
              delay: int, length: int, sample_rate: int) -> Quality:
     notes = []
     if sdr is None:
-        notes.append(("si_sdr", "the original is silent, so there is no signal to compare against"))
+        notes.append(("si_sdr", f"too short for SI-SDR, needs ≥ {SI_SDR_MIN_SAMPLES} samples" if length < SI_SDR_MIN_SAMPLES
+                      else "the original or the reconstruction is silent (or overflows), so there is no ratio to take"))
     mel = sum(s / c for s, c in zip(mel_sums, mel_counts)) / len(MEL_SCALES) if all(mel_counts) else None
     if mel is None:
         notes.append(("mel_distance", f"too short for the mel distance, needs ≥ {MEL_MIN_SAMPLES / sample_rate:.2f} s"))
+    elif not math.isfinite(mel):
+        mel = None
+        notes.append(("mel_distance", "the audio's values overflow the spectrogram (samples far beyond full scale)"))
     value = stoi_sum / stoi_weight if stoi_weight else None
     if value is None:
         short = length < STOI_MIN_SECONDS * sample_rate
         notes.append(("stoi", f"too short for STOI, needs ≥ {STOI_MIN_SECONDS} s" if short
                       else "too little sound for STOI: the original is (nearly) silent"))
+    elif not math.isfinite(value):
+        value = None
+        notes.append(("stoi", "the audio's values overflow (samples far beyond full scale)"))
     return Quality(si_sdr=sdr, mel_distance=mel, stoi=value, delay_samples=delay, notes=tuple(notes))
 
 

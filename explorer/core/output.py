@@ -64,6 +64,12 @@ def check_output(path: PathLike, inputs: Iterable[PathLike | None] = ()) -> Path
 
 def _check_output(path: Path, inputs: Iterable[PathLike | None]) -> Path:
     p = path
+    if p.is_symlink():
+        try:
+            os.stat(p)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise OutputError(f"'{p}' is a symbolic link that points back at itself; remove it or choose another name.") from None
     real = Path(os.path.realpath(p))
     for source in inputs:
         if source is not None and Path(source).exists() and _same_file(real, Path(source)):

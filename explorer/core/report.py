@@ -31,6 +31,7 @@ _STOPS = np.array([[0, 0, 4], [87, 16, 110], [188, 55, 84], [249, 142, 9], [252,
 
 def colormap(values: FloatArray, lo: float, hi: float) -> AnyArray:
     """Map values to uint8 RGB through :data:`_STOPS`."""
+    values = np.nan_to_num(values, nan=lo, posinf=hi, neginf=lo)
     t = np.clip((values - lo) / (hi - lo), 0, 1) * (len(_STOPS) - 1)
     i = np.minimum(t.astype(int), len(_STOPS) - 2)
     f = (t - i)[..., None]

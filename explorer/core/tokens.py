@@ -63,7 +63,7 @@ class TokenMeta(BaseModel):
 
     model_config = ConfigDict(extra="allow")
     format_version: Annotated[int, Field(strict=True, ge=1, le=FORMAT_VERSION)] = FORMAT_VERSION
-    codec: Annotated[str, Field(min_length=1, max_length=100)]
+    codec: Annotated[str, Field(pattern=r"^[A-Za-z0-9._@+-]{1,100}$")]
     weights: WeightsMeta | None = None
     codebooks: Count | None = None
     input_sample_rate: Annotated[int, Field(strict=True, ge=MIN_RATE, le=MAX_RATE)]
@@ -132,6 +132,8 @@ def _entries(zf: zipfile.ZipFile, name: str) -> int:
     if len(infos) > MAX_CODEBOOKS + 1:
         raise CodecError(f"'{name}' has {len(infos)} entries; a token file has at most {MAX_CODEBOOKS} codebooks and a meta.")
     found = {i.filename: i for i in infos}
+    if len(found) != len(infos):
+        raise CodecError(f"'{name}' holds the same entry twice; it is damaged or not ours.")
     if "meta.npy" not in found:
         raise CodecError(f"'{name}' has no 'meta' entry; it is not a Codec Explorer token file.")
     k = len(found) - 1
