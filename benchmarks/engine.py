@@ -67,7 +67,7 @@ def one(name: str, device: str, seconds: float, repeats: int) -> dict[str, objec
     from explorer.core.audio import Clip, convert
     from explorer.core.device import describe_device, resolve_device
     from explorer.core.edits import Edits
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     random_weights_used = False
     if name != "rvq-lab" and not weights_available(name):

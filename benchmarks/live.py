@@ -39,11 +39,11 @@ def main() -> None:
     import torch
 
     import random_weights
-    from explorer.audio_io.live_run import LiveRun
+    from explorer.services.live_run import LiveRun
     from explorer.codecs.registry import load_codec
     from explorer.core.audio import convert, load_audio
-    from explorer.core.engine import Engine
-    from explorer.core.live import MimiLive, live_codec
+    from explorer.services.engine import Engine
+    from explorer.services.live import MimiLive, live_codec
 
     speech = load_audio(ROOT / "resources" / "clips" / "speech_en.wav")
     print(f"torch threads: {torch.get_num_threads()}, 10 s of speech fed one block at a time\n")

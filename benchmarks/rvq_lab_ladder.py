@@ -17,7 +17,7 @@ import torch
 from explorer.codecs.registry import load_codec
 from explorer.codecs.rvqlab_train import held_out
 from explorer.core.edits import Edits
-from explorer.core.engine import Engine
+from explorer.services.engine import Engine
 from explorer.core.metrics import quality
 
 LADDER = (1, 2, 4, 8, 16, 32)

@@ -145,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("diagnostics", help="print versions, the device, audio devices and weight caches (for bug reports)")
     p.add_argument("--device", default="auto", help="the device to report on (default auto)")
 
-    from explorer.core.experiments import EXPERIMENTS
+    from explorer.services.experiments import EXPERIMENTS
 
     p = sub.add_parser("experiment", help="run a guided experiment and write its narration, table and sounds",
                        description="; ".join(f"{k}: {v}" for k, v in EXPERIMENTS.items()))
@@ -214,7 +214,7 @@ def _check_audio_output(args: argparse.Namespace) -> None:
 
 
 def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
-    from explorer.core.session import CodecChoice, open_engine
+    from explorer.services.session import CodecChoice, open_engine
 
     return open_engine(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
 
@@ -358,7 +358,7 @@ def _say_notes(notes: tuple[str, ...]) -> None:
 
 
 def cmd_live(args: argparse.Namespace) -> int:
-    from explorer.audio_io.live_run import FEEDBACK_WARNING, LiveRun, live_status
+    from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 
     bar = _Bar()
     engine = _engine(args.codec, args, bar)
@@ -396,10 +396,10 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.core.compare import compare, parse_spec, write_csv
+    from explorer.services.compare import compare, parse_spec, write_csv
     from explorer.core.metrics import fmt
     from explorer.core.output import prepare_folder, write_bytes, write_text
-    from explorer.core.report import comparison_png, html_report
+    from explorer.services.report import comparison_png, html_report
 
     out = prepare_folder(args.output)
     bar = _Bar()
@@ -431,7 +431,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_experiment(args: argparse.Namespace) -> int:
-    from explorer.core import experiments as ex
+    from explorer.services import experiments as ex
     from explorer.core.audio import load_audio
     from explorer.core.resources import resource
 
@@ -469,7 +469,7 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
 
 
 def cmd_diagnostics(args: argparse.Namespace) -> int:
-    from explorer.core.diagnostics import report
+    from explorer.services.diagnostics import report
 
     print(report(args.device))
     return 0

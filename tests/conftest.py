@@ -46,7 +46,7 @@ def loaded():
     import random_weights
 
     from explorer.codecs.registry import load_codec
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     cache: dict[str, Engine] = {}
 

@@ -9,7 +9,7 @@ import torch
 from conftest import tone_clip
 from explorer.codecs.registry import CODEC_NAMES
 from explorer.core.edits import Edits
-from explorer.core.engine import seeded
+from explorer.services.engine import seeded
 
 FAMILY_REPRESENTATIVES = ["rvq-lab", "encodec-24khz", "encodec-48khz", "dac-16khz", "snac-24khz", "mimi"]
 
@@ -192,7 +192,7 @@ def test_chunked_long_input_has_no_clicks(loaded, name, monkeypatch):
     from dataclasses import replace
 
     from explorer.codecs import rvqlab
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     # rvq-lab's noise filling draws from the RNG stream, which chunking splits differently
     monkeypatch.setattr(rvqlab, "NOISE_FILL", 0.0)

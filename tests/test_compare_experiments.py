@@ -22,7 +22,7 @@ def german():
 
 
 def test_comparison_csv_has_one_measured_row_per_codec(loaded, speech, tmp_path):
-    from explorer.core.compare import compare, write_csv
+    from explorer.services.compare import compare, write_csv
 
     engines = [(loaded("rvq-lab"), None), (loaded("rvq-lab"), 4), (loaded("encodec-24khz"), None)]
     results = compare(engines, speech)
@@ -40,8 +40,8 @@ def test_comparison_csv_has_one_measured_row_per_codec(loaded, speech, tmp_path)
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (scripts/setup.sh installs it)")
 def test_html_report_opens_in_chromium_with_playable_audio(loaded, speech, tmp_path):
-    from explorer.core.compare import compare
-    from explorer.core.report import html_report
+    from explorer.services.compare import compare
+    from explorer.services.report import html_report
 
     results = compare([(loaded("rvq-lab"), None), (loaded("rvq-lab"), 2)], speech)
     page = html_report("test", speech, results)
@@ -72,7 +72,7 @@ def test_html_report_opens_in_chromium_with_playable_audio(loaded, speech, tmp_p
 
 
 def test_bitrate_ladder_on_rvq_lab_and_encodec(loaded, speech):
-    from explorer.core.experiments import bitrate_ladder
+    from explorer.services.experiments import bitrate_ladder
 
     exp = bitrate_ladder(loaded("rvq-lab"), speech)
     assert [r["codebooks"] for r in exp.table] == [1, 2, 4, 8, 16, 32]
@@ -84,7 +84,7 @@ def test_bitrate_ladder_on_rvq_lab_and_encodec(loaded, speech):
 
 
 def test_semantic_vs_acoustic_on_mimi_and_explained_elsewhere(loaded, speech):
-    from explorer.core.experiments import semantic_vs_acoustic
+    from explorer.services.experiments import semantic_vs_acoustic
 
     exp = semantic_vs_acoustic(loaded("mimi"), speech)
     assert [r["randomized"] for r in exp.table] == ["none", "codebook 0 (semantic)", "codebook 7 (last acoustic)"]
@@ -95,7 +95,7 @@ def test_semantic_vs_acoustic_on_mimi_and_explained_elsewhere(loaded, speech):
 
 
 def test_frame_rates_and_sequence_length(loaded, speech):
-    from explorer.core.experiments import frame_rates
+    from explorer.services.experiments import frame_rates
 
     exp = frame_rates([loaded("rvq-lab"), loaded("mimi"), loaded("snac-24khz")], speech)
     by = {r["codec"]: r for r in exp.table}
@@ -106,7 +106,7 @@ def test_frame_rates_and_sequence_length(loaded, speech):
 
 
 def test_codebook_transplant_takes_words_from_a(loaded, speech, german):
-    from explorer.core.experiments import transplant
+    from explorer.services.experiments import transplant
 
     for name in ("rvq-lab", "encodec-24khz"):
         exp = transplant(loaded(name), speech, german, keep=1)

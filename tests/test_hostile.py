@@ -376,7 +376,7 @@ def test_a_read_only_output_folder_is_refused_for_a_normal_user(clip_wav):
         (top / "ro").chmod(0o555)
         shutil.copy(clip_wav, top / "c.wav")
         (top / "c.wav").chmod(0o644)
-        code = ("import os, sys; from explorer.cli import main; import explorer.core.compare, explorer.core.report, "
+        code = ("import os, sys; from explorer.cli import main; import explorer.services.compare, explorer.services.report, "
                 "explorer.core.output\nif os.geteuid() == 0:\n    os.setgid(65534); os.setuid(65534)\n"
                 "sys.exit(main(['compare', sys.argv[1], '-c', 'rvq-lab', '-o', sys.argv[2]]))")
         for out in (top / "ro" / "out", top / "ro"):
@@ -496,7 +496,7 @@ def test_a_decoder_that_produces_nan_is_refused_not_written(tmp_path):
     import torch
 
     from explorer.codecs.registry import load_codec
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     codec = load_codec("rvq-lab", torch.device("cpu"))
     stages = list(codec.tables.stages)

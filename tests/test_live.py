@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explorer.core.edits import Edits
-from explorer.core.live import ChunkedLive, MimiLive
+from explorer.services.live import ChunkedLive, MimiLive
 
 
 def feed(live, audio, sizes=(700, 1920, 333, 4100, 2500)):
@@ -62,7 +62,7 @@ def test_rvq_lab_live_equals_offline(loaded, speech, monkeypatch):
 
 @pytest.mark.parametrize("name", ["rvq-lab", "mimi", "encodec-24khz"])
 def test_edits_change_the_live_output(loaded, speech, name):
-    from explorer.core.live import live_codec
+    from explorer.services.live import live_codec
 
     engine = loaded(name)
     x = speech.samples[:, : 1920 * 20]
@@ -83,7 +83,7 @@ def test_edits_change_the_live_output(loaded, speech, name):
 def test_a_codec_that_falls_behind_drops_whole_blocks_and_the_take_stays_aligned(loaded, speech, tmp_path):
     """The degrade path, without devices: three seconds arrive at once (as after a slow step)."""
     from explorer.audio_io.capture import RingBuffer
-    from explorer.audio_io.live_run import LiveRun, live_status
+    from explorer.services.live_run import LiveRun, live_status
     from explorer.audio_io.take import TakeWriter
     from explorer.core.audio import StreamResampler, load_audio
     from explorer.core.tokens import load_tokens

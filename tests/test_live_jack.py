@@ -16,7 +16,7 @@ pytestmark = pytest.mark.skipif(not jackloop.running(), reason="needs the JACK d
 @pytest.mark.parametrize("name", ["rvq-lab", "mimi"])
 def test_tokens_captured_live_equal_an_offline_encode(loaded, speech, name):
     from explorer.audio_io.capture import Capture
-    from explorer.core.live import MimiLive, live_codec
+    from explorer.services.live import MimiLive, live_codec
 
     engine = loaded(name)
     before = jackloop.ports()

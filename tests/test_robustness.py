@@ -165,7 +165,7 @@ def test_a_two_hour_file_loads_with_progress_and_encodes_within_2_gb(tmp_path):
     code = (
         "import sys, torch; torch.set_num_threads(2)\n"
         "from explorer.core.audio import load_audio\n"
-        "from explorer.core.session import CodecChoice, open_engine\n"
+        "from explorer.services.session import CodecChoice, open_engine\n"
         "seen = []\n"
         "clip = load_audio(sys.argv[1], lambda f, what: seen.append(f))\n"
         "enc = open_engine(CodecChoice('rvq-lab')).encode(clip, 8)\n"
@@ -281,7 +281,7 @@ def test_running_out_of_gpu_memory_falls_back_to_smaller_blocks(loaded, speech, 
     import torch
 
     from explorer.core.edits import Edits
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     engine = Engine(loaded("rvq-lab").codec)
     clip = Clip(np.tile(speech.samples, (1, 3)), speech.sample_rate)

@@ -69,7 +69,7 @@ def test_a_small_training_run_works_and_is_reproducible(tmp_path, speech):
     assert manifest["config"]["stages"] == 3 and manifest["sha256"] == rvqlab.sha256(a)
     codec = rvqlab.RvqLabCodec("rvq-lab", torch.device("cpu"), weights=a)
     assert codec.info.max_codebooks == 4 and codec.info.codebook_size == 32  # the small run trains 32 codes a table
-    from explorer.core.engine import Engine
+    from explorer.services.engine import Engine
 
     engine = Engine(codec)
     out = engine.decode(engine.encode(speech))

@@ -1,1 +1,1 @@
-"""The Qt layer: shows and drives a :class:`explorer.core.session.Session`; holds no codec logic."""
+"""The Qt layer: shows and drives a :class:`explorer.services.session.Session`; holds no codec logic."""

@@ -22,11 +22,11 @@ from PySide6.QtWidgets import (
 
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
 from explorer.core.audio import Clip
-from explorer.core.compare import Compared, compare, parse_spec, write_csv
+from explorer.services.compare import Compared, compare, parse_spec, write_csv
 from explorer.core.errors import ExplorerError
-from explorer.core.experiments import EXPERIMENTS, Experiment
+from explorer.services.experiments import EXPERIMENTS, Experiment
 from explorer.core.output import write_bytes, write_text
-from explorer.core.report import comparison_png, html_report
+from explorer.services.report import comparison_png, html_report
 from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)

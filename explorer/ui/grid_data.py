@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.codecs.base import CodecInfo
-from explorer.core.engine import Encoding
+from explorer.services.engine import Encoding
 from explorer.core.metrics import CodebookStats
 from explorer.core.types import AnyArray, IntArray
 

@@ -12,10 +12,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
-from explorer.audio_io.live_run import ViewChunk
+from explorer.services.live_run import ViewChunk
 from explorer.codecs.base import CodecInfo
 from explorer.core.edits import Edits
-from explorer.core.report import token_palette
+from explorer.core.palettes import token_palette
 from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells
 
 WINDOW_SECONDS = 8.0

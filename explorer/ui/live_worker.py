@@ -17,10 +17,10 @@ from pathlib import Path
 
 from PySide6.QtCore import QThread, Signal
 
-from explorer.audio_io.live_run import FEEDBACK_WARNING, LiveRun, live_status
+from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
-from explorer.core.session import CodecChoice, open_engine
+from explorer.services.session import CodecChoice, open_engine
 
 log = logging.getLogger(__name__)
 

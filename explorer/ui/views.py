@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
-from explorer.core.report import token_palette
+from explorer.core.palettes import token_palette
 from explorer.core.types import FloatArray
 from explorer.ui.grid_data import GridData
 from explorer.ui.worker import Spectra

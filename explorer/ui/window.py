@@ -33,9 +33,9 @@ from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
 from explorer.core.metrics import fmt
 from explorer.core.output import output_file, write_text
-from explorer.core import experiments
+from explorer.services import experiments
 from explorer.core.resources import resource
-from explorer.core.session import CodecChoice, Decoded, Session, open_engine
+from explorer.services.session import CodecChoice, Decoded, Session, open_engine
 from explorer.core.session_file import SPECTROGRAM_MODES, read_session, session_json
 from explorer.core.tokens import save_tokens
 from explorer.ui import refcount_guard
@@ -544,7 +544,7 @@ class MainWindow(QMainWindow):
         self.guide.show()
 
     def diagnostics_text(self) -> str:
-        from explorer.core.diagnostics import report
+        from explorer.services.diagnostics import report
 
         return report(self.device_box.currentText()) + f"\nsettings: {self.settings.fileName()}"
 

@@ -21,7 +21,7 @@ from PySide6.QtCore import QThread, Signal
 
 from explorer.core.edits import Edits
 from explorer.core.errors import CancelledError, ExplorerError
-from explorer.core.session import CodecChoice, Session
+from explorer.services.session import CodecChoice, Session
 from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import FloatArray
 

@@ -10,7 +10,7 @@ from typing import Callable, Iterable
 from explorer.codecs.base import CodecInfo
 from explorer.core.output import write_table
 from explorer.core.audio import Clip
-from explorer.core.engine import Encoding, Engine
+from explorer.services.engine import Encoding, Engine
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
 
 

@@ -18,7 +18,7 @@ from explorer.codecs.weights import Progress as DownloadProgress
 from explorer.core.audio import Clip, load_audio
 from explorer.core.device import resolve_device
 from explorer.core.edits import Edits
-from explorer.core.engine import Encoding, Engine, Progress
+from explorer.services.engine import Encoding, Engine, Progress
 from explorer.core.metrics import CodebookStats, Quality, codebook_stats, reconstruction_quality
 
 

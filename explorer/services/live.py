@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from explorer.core.edits import Edits
-from explorer.core.engine import Engine, seeded
+from explorer.services.engine import Engine, seeded
 from explorer.core.types import FloatArray, IntArray
 
 

@@ -28,9 +28,9 @@ from explorer.audio_io.streams import same_device
 from explorer.audio_io.take import TakeWriter
 from explorer.core.audio import StreamResampler
 from explorer.core.edits import Edits
-from explorer.core.engine import Encoding, Engine
+from explorer.services.engine import Encoding, Engine
 from explorer.core.errors import ExplorerError
-from explorer.core.live import LiveCodec, MimiLive, live_codec
+from explorer.services.live import LiveCodec, MimiLive, live_codec
 from explorer.core.spectrogram import StreamingSpectrogram
 from explorer.core.tokens import save_tokens
 from explorer.core.types import FloatArray, IntArray

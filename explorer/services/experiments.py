@@ -16,9 +16,9 @@ from typing import Any, Iterable
 import numpy as np
 
 from explorer.core.audio import Clip, convert
-from explorer.core.compare import frame_rates_text, tokens_per_second
+from explorer.services.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
-from explorer.core.engine import Engine
+from explorer.services.engine import Engine
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
 
