@@ -8,12 +8,11 @@ own counter, which is safe for one producer and one consumer under the GIL.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from explorer.audio_io.streams import close_stream
-from explorer.core.errors import ExplorerError
+from explorer.audio_io.streams import close_stream, open_stream
 from explorer.core.types import FloatArray
 
 
@@ -78,25 +77,17 @@ class Capture:
     def open(self, device: int | None = None, channels: int = 1, blocksize: int = 512) -> None:
         """Start capturing at the device's own rate. Raises ExplorerError when no input can be opened."""
         self.close()
-        try:
-            import sounddevice as sd
-
-            info = sd.query_devices(device, "input")
-            self.rate = int(info["default_samplerate"])
-            self.channels = min(channels, int(info["max_input_channels"]))
-            self.ring = RingBuffer(self.channels, int(self.seconds * self.rate))
-            ring = self.ring
+        def make_callback(rate: int, channels: int) -> Callable[..., None]:
+            self.rate, self.channels = rate, channels
+            self.ring = ring = RingBuffer(channels, int(self.seconds * rate))
 
             def callback(indata: Any, frames: int, time: Any, status: Any) -> None:
                 ring.write(indata)
+            return callback
 
-            self._stream = sd.InputStream(samplerate=self.rate, channels=self.channels, dtype="float32",
-                                          device=device, blocksize=blocksize, callback=callback)
-            self._stream.start()
-            self.latency = float(self._stream.latency)
-        except Exception as exc:  # noqa: BLE001 - any PortAudio failure means the same to the user
-            self._stream = None
-            raise ExplorerError(f"Audio input could not be opened ({exc}); live mode needs an input device.") from exc
+        self._stream, _, _ = open_stream("input", device, channels, blocksize, make_callback,
+                                         "Audio input could not be opened ({}); live mode needs an input device.")
+        self.latency = float(self._stream.latency)
 
     @property
     def is_open(self) -> bool:

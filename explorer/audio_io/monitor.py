@@ -6,11 +6,10 @@ dry, counting those underruns. No allocation, locks, Qt or torch in the callback
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from explorer.audio_io.capture import RingBuffer
-from explorer.audio_io.streams import close_stream
-from explorer.core.errors import ExplorerError
+from explorer.audio_io.streams import close_stream, open_stream
 from explorer.core.types import FloatArray
 
 
@@ -27,26 +26,18 @@ class Monitor:
     def open(self, device: int | None = None, blocksize: int = 512) -> None:
         """Start an output stream at the device's own rate; raises ExplorerError when impossible."""
         self.close()
-        try:
-            import sounddevice as sd
-
-            info = sd.query_devices(device, "output")
-            self.rate = int(info["default_samplerate"])
-            self.channels = min(2, int(info["max_output_channels"]))
-            self.ring = RingBuffer(self.channels, int(self.seconds * self.rate))
-            ring = self.ring
+        def make_callback(rate: int, channels: int) -> Callable[..., None]:
+            self.rate, self.channels = rate, channels
+            self.ring = ring = RingBuffer(channels, int(self.seconds * rate))
 
             def callback(outdata: Any, frames: int, time: Any, status: Any) -> None:
                 if ring.read_into(outdata) < frames:
                     self.underruns += 1
+            return callback
 
-            self._stream = sd.OutputStream(samplerate=self.rate, channels=self.channels, dtype="float32",
-                                           device=device, blocksize=blocksize, callback=callback)
-            self._stream.start()
-            self.latency = float(self._stream.latency)
-        except Exception as exc:  # noqa: BLE001
-            self._stream = None
-            raise ExplorerError(f"Audio output could not be opened ({exc}); monitoring is off.") from exc
+        self._stream, _, _ = open_stream("output", device, 2, blocksize, make_callback,
+                                         "Audio output could not be opened ({}); monitoring is off.")
+        self.latency = float(self._stream.latency)
 
     def write(self, block: FloatArray) -> None:
         """Queue ``[channels, n]`` samples at the device rate (mono is sent to every channel)."""

@@ -10,13 +10,12 @@ out the callback writes silence. Playing A or B keeps the same position.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
-from explorer.audio_io.streams import close_stream
+from explorer.audio_io.streams import close_stream, open_stream
 from explorer.core.audio import resample
-from explorer.core.errors import ExplorerError
 from explorer.core.types import FloatArray
 
 log = logging.getLogger(__name__)
@@ -90,24 +89,17 @@ class Player:
         Tracks are resampled to that rate. Raises ExplorerError when no stream can be opened.
         """
         self.close()
-        try:
-            import sounddevice as sd
+        position = self.seconds
 
-            info = sd.query_devices(device, "output")
-            self.rate = int(info["default_samplerate"])
-            self.channels = min(2, int(info["max_output_channels"]))
-            position = self.seconds
+        def make_callback(rate: int, channels: int) -> Callable[..., None]:
+            self.rate, self.channels = rate, channels
             if self._raw:
                 self.tracks = {name: self._prepare(x) for name, x in self._raw.items()}
-            self.position = int(position * self.rate)
-            self._stream = sd.OutputStream(
-                samplerate=self.rate, channels=self.channels, dtype="float32", device=device,
-                blocksize=blocksize, callback=self._callback,
-            )
-            self._stream.start()
-        except Exception as exc:  # noqa: BLE001 - any PortAudio failure means the same to the user
-            self._stream = None
-            raise ExplorerError(f"Audio output could not be opened ({exc}); playback is off, everything else works.") from exc
+            self.position = int(position * rate)
+            return self._callback
+
+        self._stream, _, _ = open_stream("output", device, 2, blocksize, make_callback,
+                                         "Audio output could not be opened ({}); playback is off, everything else works.")
 
     def close(self) -> None:
         self.playing = False

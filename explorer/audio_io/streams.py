@@ -1,11 +1,13 @@
-"""Listing devices and closing PortAudio streams safely, shared by playback, capture and monitoring."""
+"""Listing devices and opening and closing PortAudio streams safely, shared by playback, capture and monitoring."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Callable, Literal
+
+from explorer.core.errors import ExplorerError
 
 log = logging.getLogger(__name__)
 
@@ -67,3 +69,26 @@ def same_device(input_device: int | None, output_device: int | None) -> bool:
     except Exception:  # noqa: BLE001 - no devices, no feedback
         return False
     return bool(a["name"] == b["name"] and a["hostapi"] == b["hostapi"])
+
+
+def open_stream(direction: Literal["input", "output"], device: int | None, channels: int, blocksize: int,
+                make_callback: Callable[[int, int], Callable[..., None]], failure: str) -> tuple[Any, int, int]:
+    """Open and start a float32 PortAudio stream at the device's own rate; the one place streams are opened.
+
+    ``make_callback(rate, channels)`` builds the callback once the device's rate and channel count
+    (at most ``channels``) are known. Returns (stream, rate, channels). Any PortAudio failure raises
+    ExplorerError with ``failure`` (``{}`` stands for PortAudio's words).
+    """
+    try:
+        import sounddevice as sd
+
+        info = sd.query_devices(device, direction)
+        rate = int(info["default_samplerate"])
+        channels = min(channels, int(info[f"max_{direction}_channels"]))
+        stream_class = sd.InputStream if direction == "input" else sd.OutputStream
+        stream = stream_class(samplerate=rate, channels=channels, dtype="float32", device=device,
+                              blocksize=blocksize, callback=make_callback(rate, channels))
+        stream.start()
+    except Exception as exc:  # noqa: BLE001 - any PortAudio failure means the same to the user
+        raise ExplorerError(failure.format(exc)) from exc
+    return stream, rate, channels

@@ -116,9 +116,14 @@ def frame_span(edits: Edits, times: AnyArray) -> slice:
     return slice(first, max(first, last))
 
 
-def random_codes(seed: int, codebook: int, n_frames: int, size: int) -> IntArray:
-    """Uniform random codes for one codebook row; the same (seed, codebook) always gives the same row."""
-    return np.random.default_rng([seed, codebook]).integers(0, size, n_frames, dtype=np.int64)
+def random_codes(seed: int, codebook: int, n_frames: int, size: int, first_frame: int | None = None) -> IntArray:
+    """Uniform random codes for one codebook row; the same (seed, codebook) always gives the same row.
+
+    A stream that does not know its length asks block by block with the block's ``first_frame``:
+    the same (seed, codebook, first_frame) always gives the same block.
+    """
+    key = [seed, codebook] if first_frame is None else [seed, codebook, first_frame]
+    return np.random.default_rng(key).integers(0, size, n_frames, dtype=np.int64)
 
 
 def edited_codes(codes: list[IntArray], edits: Edits, times: list[AnyArray], size: int) -> list[IntArray]:

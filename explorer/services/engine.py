@@ -94,6 +94,11 @@ class Encoding:
         """Bits per second, computed from the codes produced."""
         return sum(len(row) for row in self.codes) * math.log2(self.info.codebook_size) / self.duration
 
+    def heard_bitrate(self, edits: Edits) -> float:
+        """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing)."""
+        heard = [k for k in range(self.n_codebooks) if edits.heard(k)]
+        return sum(len(self.codes[k]) for k in heard) * math.log2(self.info.codebook_size) / self.duration
+
     def meta(self, edits: Edits | None = None) -> dict[str, Any]:
         return {
             "codec": self.info.name,
@@ -110,6 +115,16 @@ class Encoding:
             "blocks": self.sides,
             "edits": (edits or Edits()).to_dict(),
         }
+
+
+def latent_sum(contributions: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """The quantized latent ``Σ_k weight_k · contribution_k``: ``[K, D, T]`` contributions, ``weight``
+    per codebook ``[K]`` or per codebook and frame ``[K, T]`` (None: every codebook heard)."""
+    if weight is None:
+        return contributions.sum(dim=0)
+    w = weight.to(contributions.device, contributions.dtype)
+    w = w[:, None, None] if w.ndim == 1 else w[:, None, :]
+    return (contributions * w).sum(dim=0)
 
 
 @contextlib.contextmanager
@@ -229,13 +244,13 @@ class Engine:
         codes, g = applied
         contrib = enc.cache[:, :, first:last] if codes is None else self._contributions(codes, first, last)
         if g is None:
-            return contrib.sum(dim=0)
+            return latent_sum(contrib)
         info = self.info
         weight = torch.stack([
             torch.from_numpy(np.repeat(gk[first // info.stride(k): -(-last // info.stride(k))], info.stride(k))[: last - first])
             for k, gk in enumerate(g)
-        ]).to(contrib.device, contrib.dtype)
-        return (contrib * weight[:, None, :]).sum(dim=0)
+        ])
+        return latent_sum(contrib, weight)
 
     def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None) -> Clip:
         """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""

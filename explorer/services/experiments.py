@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
-import numpy as np
 
 from explorer.core.audio import Clip, convert
 from explorer.services.compare import frame_rates_text, tokens_per_second
@@ -43,8 +42,7 @@ class Experiment:
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float | None]]:
     out = engine.decode(enc, edits)
     q = _measurable(reconstruction_quality(clip, out))
-    heard = [k for k in range(enc.n_codebooks) if edits.heard(k)]
-    kbps = sum(len(enc.codes[k]) for k in heard) * np.log2(engine.info.codebook_size) / enc.duration / 1000
+    kbps = enc.heard_bitrate(edits) / 1000
     return out, {"kbps": round(float(kbps), 3), "si_sdr_db": rounded(q.si_sdr, 2), "stoi": rounded(q.stoi, 4),
                  "mel_distance": rounded(q.mel_distance, 4)}
 

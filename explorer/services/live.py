@@ -25,8 +25,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from explorer.core.edits import Edits
-from explorer.services.engine import Engine, seeded
+from explorer.core.edits import Edits, random_codes
+from explorer.services.engine import Engine, latent_sum, seeded
 from explorer.core.types import FloatArray, IntArray
 
 
@@ -64,16 +64,13 @@ class LiveCodec(Protocol):
 
 
 def _gains(edits: Edits, n: int) -> torch.Tensor:
+    """Per codebook, 1 where it is heard and 0 where not (a live step is short: the time range does not apply)."""
     return torch.tensor([1.0 if edits.heard(k) else 0.0 for k in range(n)], dtype=torch.float32)
 
 
 def _randomized(edits: Edits, codes: list[IntArray], first_frame: int, size: int) -> list[IntArray]:
-    out = []
-    for k, row in enumerate(codes):
-        if k in edits.randomize:
-            row = np.random.default_rng([edits.seed, k, first_frame]).integers(0, size, len(row), dtype=np.int64)
-        out.append(row)
-    return out
+    return [random_codes(edits.seed, k, len(row), size, first_frame) if k in edits.randomize else row
+            for k, row in enumerate(codes)]
 
 
 class _Pending:
@@ -137,7 +134,7 @@ class MimiLive:
                 edits = self.edits
                 heard = _randomized(edits, rows, self.frame, 2048)
                 contrib = self.engine.codec.contributions([torch.from_numpy(r) for r in heard])
-                latent = (contrib * _gains(edits, self.n)[:, None, None]).sum(0)
+                latent = latent_sum(contrib, _gains(edits, self.n))
                 with seeded(edits.seed, self.engine.codec.device):
                     out = self.engine.codec.decode_latent(latent, {}).numpy()
                 steps.append(LiveStep(self.frame, rows, out, t1 - t0, time.perf_counter() - t1))
@@ -194,7 +191,7 @@ class ChunkedLive:
             t1 = time.perf_counter()
             heard = _randomized(self.edits, codes, self.frame, info.codebook_size)
             contrib = codec.contributions([torch.from_numpy(r) for r in heard])
-            latent = (contrib * _gains(self.edits, self.n).to(contrib.device)[:, None, None]).sum(0)
+            latent = latent_sum(contrib, _gains(self.edits, self.n))
             with seeded(self.edits.seed, codec.device):
                 out = codec.decode_latent(latent, block.side).float().cpu().numpy()
         first = self.context // hop
