@@ -181,6 +181,10 @@ class _Bar:
         self.bar.refresh()
         return True
 
+    def step(self, fraction: float, what: str) -> None:
+        """The bar as a callback that returns nothing."""
+        self(fraction, what)
+
     def download(self, done: int, total: int) -> bool:
         return self(done / total if total else 0.0, "Downloading weights")
 
@@ -222,7 +226,7 @@ def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
 def cmd_codecs(args: argparse.Namespace) -> int:
     from explorer.codecs.registry import CODEC_NAMES, entry, weights_available
 
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in CODEC_NAMES:
         info = entry(name).info()
         rows.append({
@@ -406,7 +410,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     clip = load_audio(args.input)
     specs = [parse_spec(c) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
-    results = compare(engines, clip, lambda i, total, name: bar(i / total, f"Comparing ({name})"))
+    results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"))
     bar.close()
     rows = [r.row for r in results]
     write_csv(rows, out / "comparison.csv", [args.input])

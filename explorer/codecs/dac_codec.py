@@ -128,8 +128,10 @@ class DacCodec:
         return torch.stack([qs[k].out_proj(qs[k].decode_code(c.to(self.device)[None]))[0] for k, c in enumerate(codes)])
 
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
-        return self.model.decode(latent[None])[0]
+        out: torch.Tensor = self.model.decode(latent[None])[0]
+        return out
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         z, _, _ = self.model.quantizer.from_codes(torch.stack(codes)[None].to(self.device))
-        return self.model.decode(z)[0]
+        out: torch.Tensor = self.model.decode(z)[0]
+        return out

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from encodec import EncodecModel
+from encodec.model import EncodecModel
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
 from explorer.codecs.checkpoint import load_checked, weights_id
@@ -34,7 +34,8 @@ def weights_spec(name: str) -> WeightsSpec:
 def build(name: str) -> EncodecModel:
     """The package's own architecture for ``name``, freshly initialised."""
     factory = EncodecModel.encodec_model_24khz if name == "encodec-24khz" else EncodecModel.encodec_model_48khz
-    return factory(pretrained=False)
+    model: EncodecModel = factory(pretrained=False)
+    return model
 
 
 def info(name: str) -> CodecInfo:
@@ -97,7 +98,7 @@ class EncodecCodec:
         return torch.stack([layers[k].decode(c.to(self.device)[None])[0] for k, c in enumerate(codes)])
 
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
-        out = self.model.decoder(latent[None])[0]
+        out: torch.Tensor = self.model.decoder(latent[None])[0]
         if "scale" in side:
             out = out * side["scale"]
         return out

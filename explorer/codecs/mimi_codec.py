@@ -80,7 +80,9 @@ class MimiCodec:
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
         emb = self.model._to_encoder_framerate(latent[None])
         (emb,) = self.model.decoder_transformer(emb)
-        return self.model.decoder(emb)[0]
+        out: torch.Tensor = self.model.decoder(emb)[0]
+        return out
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
-        return self.model.decode(torch.stack(codes)[None].to(self.device))[0]
+        out: torch.Tensor = self.model.decode(torch.stack(codes)[None].to(self.device))[0]
+        return out

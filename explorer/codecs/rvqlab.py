@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from explorer.core.types import AnyArray
 from explorer.codecs.base import CodecInfo, EncodedBlock
 from explorer.codecs.checkpoint import Layout, check_finite, check_layout, npz_layouts, shape_text, unfit, weights_id
 from explorer.codecs.checkpoint import sha256 as sha256  # re-exported: manifests and tests hash codebook files with it
@@ -51,22 +52,24 @@ NOISE_FILL = 0.5
 """RMS of the noise put, relative to the envelope, into bins no heard stage has touched."""
 
 
-def mdct_basis(n: int = HOP) -> np.ndarray:
+def mdct_basis(n: int = HOP) -> AnyArray:
     """``[2n, n]`` windowed, orthonormal MDCT basis (sine window, Princen-Bradley)."""
     t = np.arange(2 * n)[:, None]
     k = np.arange(n)[None, :]
     window = np.sin(np.pi * (t + 0.5) / (2 * n))
-    return (window * np.sqrt(2.0 / n) * np.cos(np.pi / n * (t + 0.5 + n / 2) * (k + 0.5))).astype(np.float32)
+    basis: AnyArray = (window * np.sqrt(2.0 / n) * np.cos(np.pi / n * (t + 0.5 + n / 2) * (k + 0.5))).astype(np.float32)
+    return basis
 
 
-def mdct(x: np.ndarray, basis: np.ndarray) -> np.ndarray:
+def mdct(x: AnyArray, basis: AnyArray) -> AnyArray:
     """``[frames, n]`` coefficients of 1-D ``x`` (length a multiple of n), frame t over [(t-1)n, (t+1)n)."""
     n = basis.shape[1]
     blocks = np.concatenate([np.zeros((1, n), np.float32), x.astype(np.float32).reshape(-1, n)])
-    return blocks[:-1] @ basis[:n] + blocks[1:] @ basis[n:]
+    coefs: AnyArray = blocks[:-1] @ basis[:n] + blocks[1:] @ basis[n:]
+    return coefs
 
 
-def imdct(coefs: np.ndarray, basis: np.ndarray) -> np.ndarray:
+def imdct(coefs: AnyArray, basis: AnyArray) -> AnyArray:
     """Overlap-add inverse of :func:`mdct`: ``frames * n`` samples."""
     n = basis.shape[1]
     blocks = coefs @ basis.T
@@ -77,13 +80,14 @@ def imdct(coefs: np.ndarray, basis: np.ndarray) -> np.ndarray:
     return out[n:]
 
 
-def band_rms(coefs: np.ndarray) -> np.ndarray:
+def band_rms(coefs: AnyArray) -> AnyArray:
     """``[frames, bands]`` RMS of the coefficients in each band."""
     sq = np.add.reduceat(coefs.astype(np.float64) ** 2, BAND_EDGES[:-1], axis=1)
-    return np.sqrt(sq / np.diff(BAND_EDGES) + 1e-12)
+    rms: AnyArray = np.sqrt(sq / np.diff(BAND_EDGES) + 1e-12)
+    return rms
 
 
-def band_to_bins(values: np.ndarray) -> np.ndarray:
+def band_to_bins(values: AnyArray) -> AnyArray:
     """Expand per-band values ``[..., bands]`` to per-bin ``[..., 320]``."""
     return np.repeat(values, np.diff(BAND_EDGES), axis=-1)
 
@@ -92,10 +96,10 @@ def band_to_bins(values: np.ndarray) -> np.ndarray:
 class Codebooks:
     """The trained tables: envelope codebook, average envelope, and one slice + codebook per stage."""
 
-    envelope: np.ndarray
-    mean_envelope: np.ndarray
-    slices: np.ndarray
-    stages: tuple[np.ndarray, ...]
+    envelope: AnyArray
+    mean_envelope: AnyArray
+    slices: AnyArray
+    stages: tuple[AnyArray, ...]
 
     @property
     def n_codebooks(self) -> int:
@@ -140,7 +144,7 @@ class Codebooks:
         )
 
 
-def read_tables(path: Path) -> dict[str, np.ndarray]:
+def read_tables(path: Path) -> dict[str, AnyArray]:
     """The arrays of a codebook file, checked before use; floating-point ones as float32.
 
     The archive's headers are checked (names, shapes, kinds of number) before any table is read,
@@ -257,7 +261,7 @@ def info(name: str = "rvq-lab", tables: Codebooks | None = None) -> CodecInfo:
     )
 
 
-def nearest(x: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+def nearest(x: AnyArray, codebook: AnyArray) -> AnyArray:
     """Index of the nearest codeword for each row of ``x`` (squared Euclidean)."""
     xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
     cb = torch.from_numpy(np.ascontiguousarray(codebook, dtype=np.float32))

@@ -31,6 +31,7 @@ from explorer.codecs import rvqlab
 from explorer.core.audio import Clip
 from explorer.core.resources import resources_dir
 from explorer.core.synth import chord, concat, noise_texture, pluck_phrase, speak
+from explorer.core.types import AnyArray
 
 TEXTS = {
     "en": [
@@ -100,7 +101,7 @@ def held_out() -> dict[str, Clip]:
     }
 
 
-def kmeans(x: np.ndarray, w: np.ndarray, k: int, iterations: int, rng: np.random.Generator) -> np.ndarray:
+def kmeans(x: AnyArray, w: AnyArray, k: int, iterations: int, rng: np.random.Generator) -> AnyArray:
     """Weighted k-means (squared Euclidean); empty clusters are re-seeded from random points."""
     xt = torch.from_numpy(x.astype(np.float32))
     wt = torch.from_numpy(w.astype(np.float32))

@@ -140,7 +140,9 @@ class SnacCodec:
         return torch.stack(parts)
 
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
-        return self.model.decoder(latent[None])[0]
+        out: torch.Tensor = self.model.decoder(latent[None])[0]
+        return out
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
-        return self.model.decode([c[None].to(self.device) for c in codes])[0]
+        out: torch.Tensor = self.model.decode([c[None].to(self.device) for c in codes])[0]
+        return out
