@@ -10,8 +10,6 @@ import sys
 import sysconfig
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -89,7 +87,6 @@ def test_diagnostics_name_versions_device_and_caches():
         assert needed in p.stdout, needed
 
 
-@pytest.mark.skipif(not os.environ.get("QT_QPA_PLATFORM") and not os.environ.get("DISPLAY"), reason="needs Qt")
 def test_help_menu_about_diagnostics_guide_and_welcome(qtbot, tmp_path):
     from PySide6.QtCore import QSettings
     from PySide6.QtGui import QGuiApplication

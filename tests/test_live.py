@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from explorer.core.edits import Edits
+from explorer.core.errors import CodecError
 from explorer.services.live import ChunkedLive, MimiLive
 
 
@@ -110,7 +113,8 @@ def test_a_codec_that_falls_behind_drops_whole_blocks_and_the_take_stays_aligned
     skipped = int(round(s.skipped_seconds * rate / engine.info.hop_length))
     assert (codes[0][:skipped] == -1).all() and (codes[0][skipped:] >= 0).all()
     assert meta["live_skipped_seconds"] > 2.5
-    with pytest.raises(Exception, match="never computed"):
+    skipped_text = re.escape(f"for {meta['live_skipped_seconds']} s")
+    with pytest.raises(CodecError, match=rf"never computed \(code -1: the codec fell behind {skipped_text}\); open the take's input\.wav"):
         engine.from_tokens(codes, meta)
 
 

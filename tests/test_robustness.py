@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from explorer.core.audio import Clip, load_audio, save_audio
+from explorer.core.audio import MAX_RATE, MIN_RATE, Clip, load_audio, save_audio
 from explorer.core.errors import AudioError
 
 RATE = 16000
@@ -121,8 +121,15 @@ def test_a_file_without_read_permission(tmp_path):
     assert "permission denied" in message, message
 
 
-def test_fuzzed_audio_files_never_crash_the_loader(tmp_path):
-    """300 mutations of real WAV, FLAC and MP3 files: each loads or raises AudioError, nothing else."""
+# what seed 7 gives with libsndfile 1.2 and mpg123 here (185 loaded, 115 refused), with room for other decoder versions
+FUZZ_BANDS = {"loaded": (165, 205), "refused": (95, 135)}
+
+
+def test_fuzzed_audio_files_load_cleanly_or_are_refused_by_name(tmp_path):
+    """300 mutations of real WAV, FLAC and MP3 files: each loads finite samples at a rate audio can have,
+    or is refused with an AudioError of one line that names the file; any other exception fails the test.
+    The seed is fixed, so the split between the two is known: a loader that refuses everything, or
+    nothing, fails too."""
     rng = np.random.default_rng(7)
     seeds = [write(tmp_path / "s.wav", tone(0.3)).read_bytes(), write(tmp_path / "s.flac", tone(0.3)).read_bytes(),
              mp3(tmp_path / "s.mp3").read_bytes(), write(tmp_path / "f.wav", tone(0.3, channels=2), subtype="FLOAT").read_bytes()]
@@ -147,14 +154,18 @@ def test_fuzzed_audio_files_never_crash_the_loader(tmp_path):
         path.write_bytes(bytes(data))
         try:
             clip = load_audio(path)
-            assert clip.frames > 0 and np.isfinite(clip.samples).all() and clip.sample_rate >= 1000
-            outcomes["loaded"] += 1
         except AudioError as exc:
-            assert str(exc), path
+            message = str(exc)
+            assert path.name in message and "\n" not in message, (path.name, message)
             outcomes["refused"] += 1
+        else:
+            assert clip.frames > 0 and np.isfinite(clip.samples).all(), path.name
+            assert MIN_RATE <= clip.sample_rate <= MAX_RATE, (path.name, clip.sample_rate)
+            outcomes["loaded"] += 1
         path.unlink()
-    assert outcomes["loaded"] + outcomes["refused"] == 300
     print("fuzz outcomes:", outcomes)
+    for outcome, (low, high) in FUZZ_BANDS.items():
+        assert low <= outcomes[outcome] <= high, outcomes
 
 
 @pytest.mark.skipif(shutil.which("sox") is None, reason="needs sox")
