@@ -376,8 +376,10 @@ def test_a_read_only_output_folder_is_refused_for_a_normal_user(clip_wav):
         (top / "ro").chmod(0o555)
         shutil.copy(clip_wav, top / "c.wav")
         (top / "c.wav").chmod(0o644)
-        code = ("import os, sys; from explorer.cli import main; import explorer.services.compare, explorer.services.report, "
-                "explorer.core.output\nif os.geteuid() == 0:\n    os.setgid(65534); os.setuid(65534)\n"
+        # everything the command imports is imported before dropping to nobody, who may not read the checkout
+        code = ("import os, sys; from explorer.cli import build_parser, main; build_parser()\n"
+                "import explorer.core.audio, explorer.core.metrics, explorer.core.output, explorer.services.compare, "
+                "explorer.services.report\nif os.geteuid() == 0:\n    os.setgid(65534); os.setuid(65534)\n"
                 "sys.exit(main(['compare', sys.argv[1], '-c', 'rvq-lab', '-o', sys.argv[2]]))")
         for out in (top / "ro" / "out", top / "ro"):
             p = subprocess.run([sys.executable, "-c", code, str(top / "c.wav"), str(out)], capture_output=True, text=True, timeout=300)
