@@ -64,7 +64,7 @@ def main() -> None:
     speech = load_audio(ROOT / "resources" / "clips" / "speech_en.wav")
     reps = int(np.ceil(600 / speech.duration))
     long_clip = Clip(np.tile(speech.samples, reps)[:, : 600 * speech.sample_rate], speech.sample_rate)
-    engine = window.session.engine(window.choice())
+    engine = window.session.engine(window.codec_bar.choice())
     enc = engine.encode(long_clip)
     grid = GridData.of(enc, [])
     t = time.perf_counter()
@@ -92,11 +92,10 @@ def main() -> None:
     for name in args.codecs.split(","):
         if name != "rvq-lab":
             random_weights.ensure(name)
-        window._select(window.codec_box, name)
-        window._fill_codebooks()
+        window.codec_bar.select(name)
         done = {"n": 0}
         window.reconstruction_ready.connect(lambda: done.__setitem__("n", done["n"] + 1))
-        if window.original is None:
+        if window.transport.original is None:
             window.open_file(path)
         else:
             window._encode()

@@ -55,7 +55,7 @@ def poll():
     if shown and shown[0].decoded is not None:
         w = shown[0]
         seen.update(message=w.statusBar().currentMessage(), path=str(w.session.path), mute=sorted(w.panel.edits.mute),
-                    view=list(w.views.wave.viewRange()[0]), spectrogram=w.spec_box.currentText(), dialogs=dialogs)
+                    view=list(w.views.wave.viewRange()[0]), spectrogram=w.file_view.spectrogram, dialogs=dialogs)
         w.close()
     else:
         QTimer.singleShot(100, poll)
@@ -159,12 +159,12 @@ def test_exporting_onto_the_open_clip_is_refused(qtbot, window, tone_wav, dialog
     before = tone_wav.read_bytes()
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.open_file(tone_wav)
-    for export in (window.export_wav, window.export_tokens, window.export_png):
+    for export in (window.exports.export_wav, window.exports.export_tokens, window.exports.export_png):
         export(tone_wav)
     assert [title for title, _ in dialogs] == ["Export failed"] * 3, dialogs
     assert "would destroy the input" in dialogs[0][1] and "would destroy the input" in dialogs[2][1]  # tokens: not .npz
     assert tone_wav.read_bytes() == before
-    window.export_png(tone_wav.with_suffix(".png"))
+    window.exports.export_png(tone_wav.with_suffix(".png"))
     assert tone_wav.with_suffix(".png").stat().st_size > 10_000 and len(dialogs) == 3
 
 
@@ -173,7 +173,7 @@ def test_a_metric_that_does_not_apply_reads_n_a_with_its_reason(qtbot, window, t
     save_audio(short, tone_clip(0.3, 24000))
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.open_file(short)
-    text, tip = window.metrics_label.text(), window.metrics_label.toolTip()
+    text, tip = window.metrics.text(), window.metrics.toolTip()
     assert "STOI n/a" in text and "nan" not in text.lower(), text
     assert "STOI n/a:" in tip and "0.4 s" in tip, tip
     assert window.decoded.quality.reason("stoi") in tip

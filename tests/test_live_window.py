@@ -40,19 +40,19 @@ def window(qtbot, tmp_path):
 
 def test_live_mode_scrolls_applies_edits_and_opens_the_take(qtbot, window, speech, loaded):
     w = window
-    w.record_box.setChecked(True)
-    w.monitor_box.setCurrentText("reconstruction")
+    w.live_bar.record_box.setChecked(True)
+    w.live_bar.monitor_box.setCurrentText("reconstruction")
     before = jackloop.ports()
-    w.live_button.setChecked(True)
-    qtbot.waitUntil(lambda: w.live is not None and w.live.run_ is not None, timeout=60_000)
+    w.live_bar.live_button.setChecked(True)
+    qtbot.waitUntil(lambda: w.live_bar.live is not None and w.live_bar.live.run_ is not None, timeout=60_000)
     player = jackloop.feed(Clip(np.tile(speech.samples, (1, 3)), speech.sample_rate), before)
     try:
         qtbot.waitUntil(lambda: w.live_views.columns > 150, timeout=60_000)  # two seconds at 75 Hz
-        run = w.live.run_
+        run = w.live_bar.live.run_
         assert w.stack.currentWidget() is w.live_views
-        assert "latency" in w.live_label.text() and "RTF" in w.live_label.text()
+        assert "latency" in w.live_bar.label.text() and "RTF" in w.live_bar.label.text()
         # the feedback warning: the dummy driver's one device is both input and output
-        assert "headphones" in w.live_label.text()
+        assert "headphones" in w.live_bar.label.text()
         w.panel.toggle(0, "mute")  # the envelope: what is left is flat noise
         qtbot.waitUntil(lambda: w.live_views.columns > 300, timeout=60_000)
         assert run.out.ring.read > run.out.rate  # the output device pulled over a second of monitor audio
@@ -61,10 +61,10 @@ def test_live_mode_scrolls_applies_edits_and_opens_the_take(qtbot, window, speec
     finally:
         player.close()
     with qtbot.waitSignal(w.worker.encoded, timeout=60_000):
-        w.stop_live()  # the take is written, then opened in the file view
-    takes = list((Path(w.recordings_folder())).iterdir())
+        w.live_bar.stop()  # the take is written, then opened in the file view
+    takes = list(w.live_bar.folder.iterdir())
     assert len(takes) == 1 and w.session.path == takes[0] / "input.wav"
-    assert w.stack.currentIndex() == 0 and w.live is None and w.live_button.isEnabled()
+    assert w.stack.currentIndex() == 0 and w.live_bar.live is None and w.live_bar.live_button.isEnabled()
 
     # the edit reached the live output within one block: compare with offline decodes of the live tokens
     from explorer.core.tokens import load_tokens
@@ -101,8 +101,8 @@ settings = QSettings(sys.argv[1] + "/settings.ini", QSettings.Format.IniFormat)
 settings.setValue("live/folder", sys.argv[1] + "/takes")
 w = MainWindow(settings)
 w.show()
-w.record_box.setChecked(True)
-w.live_button.setChecked(True)
+w.live_bar.record_box.setChecked(True)
+w.live_bar.live_button.setChecked(True)
 def spin(cond, seconds):
     t = time.time()
     while time.time() - t < seconds and not cond():
@@ -110,9 +110,9 @@ def spin(cond, seconds):
         time.sleep(0.01)
 spin(lambda: w.live_views.columns > 150, 60)
 print("RUNNING", flush=True)
-spin(lambda: w.live is None, 60)
+spin(lambda: w.live_bar.live is None, 60)
 spin(lambda: w.session.path is not None, 30)
-alive = w.isVisible() and w.live_button.isEnabled()
+alive = w.isVisible() and w.live_bar.live_button.isEnabled()
 print(json.dumps({"alive": alive, "warnings": warnings, "opened": str(w.session.path), "columns": w.live_views.columns}), flush=True)
 os._exit(0)  # PortAudio's teardown can block forever on a vanished JACK server
 """

@@ -246,8 +246,8 @@ def test_no_audio_device_at_start_leaves_everything_else_working(tmp_path):
     body = r"""
 w.panel.toggle(0, "mute")
 assert spin(lambda: w.decoded.edits.mute == {0}, 60)
-print(json.dumps({"play": w.play_button.isEnabled(), "live": w.live_button.isEnabled(), "why": w.play_button.toolTip(),
-                  "live_why": w.live_button.toolTip()}), flush=True)
+print(json.dumps({"play": w.transport.play_button.isEnabled(), "live": w.live_bar.live_button.isEnabled(),
+                  "why": w.transport.play_button.toolTip(), "live_why": w.live_bar.live_button.toolTip()}), flush=True)
 os._exit(0)
 """
     env = {**os.environ, "JACK_DEFAULT_SERVER": "codec-explorer-no-such-server", "JACK_NO_START_SERVER": "1"}
@@ -266,10 +266,10 @@ def test_the_output_device_vanishing_during_playback(tmp_path):
     import jackloop
 
     body = r"""
-w.toggle_play()
+w.transport.toggle_play()
 assert spin(lambda: w.player.frames_delivered > 48000, 30), "playback did not start"
 print("PLAYING", flush=True)
-lost = spin(lambda: not w.play_button.isEnabled(), 30)
+lost = spin(lambda: not w.transport.play_button.isEnabled(), 30)
 w.panel.toggle(1, "mute")
 decoded = spin(lambda: w.decoded.edits.mute == {1}, 60)
 print(json.dumps({"lost": lost, "warnings": warnings, "decoded_after": decoded, "visible": w.isVisible()}), flush=True)

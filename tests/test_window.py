@@ -47,41 +47,71 @@ def brightness(rgba) -> float:
     return float(rgba[..., :3].astype(np.float64).mean())
 
 
-def test_open_switch_codec_mute_and_metrics(qtbot, window, speech_wav, loaded, speech):
-    w = window
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w.open_file(speech_wav)
-    assert w.grid.info.name == "rvq-lab" and w.grid.n_codebooks == 32
-    assert "SI-SDR" in w.metrics_label.text()
+def open_clip(qtbot, w, path, timeout=120_000):
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=timeout):
+        w.open_file(path)
 
-    engine = loaded("encodec-24khz")
-    w._select(w.codec_box, "encodec-24khz")
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w._codec_chosen()
-    assert w.grid.info.name == "encodec-24khz" and w.grid.n_codebooks == 8
-    assert w.device_label.text() == "device: cpu"
-    before_metrics = w.metrics_label.text()
-    before_row = brightness(w.views.row_rgba(1))
 
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w.panel.toggle(1, "mute")
-    assert w.panel.edits.mute == {1}
+def test_opening_a_clip_encodes_it_with_rvq_lab_and_shows_the_metrics(qtbot, window, speech_wav):
+    open_clip(qtbot, window, speech_wav)
+    assert window.grid.info.name == "rvq-lab" and window.grid.n_codebooks == 32
+    text = window.metrics.text()
+    assert "SI-SDR" in text and "kbps heard" in text and "edit→sound" not in text
+
+
+def test_choosing_another_codec_reencodes_the_clip(qtbot, window, speech_wav, loaded):
+    loaded("encodec-24khz")  # random weights in the cache: no download question
+    open_clip(qtbot, window, speech_wav)
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.codec_bar.choose("encodec-24khz")
+    assert window.grid.info.name == "encodec-24khz" and window.grid.n_codebooks == 8
+    assert window.codec_bar.device_label.text() == "device: cpu"
+
+
+def test_muting_a_codebook_sounds_as_the_engine_says_and_dims_its_row(qtbot, window, speech_wav, loaded, speech):
+    engine = loaded("rvq-lab")
+    open_clip(qtbot, window, speech_wav)
+    before_metrics, before_row = window.metrics.text(), brightness(window.views.row_rgba(1))
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.panel.toggle(1, "mute")
+    assert window.panel.edits.mute == {1}
     expected = engine.decode(engine.encode(speech), Edits(mute={1}))
-    assert np.allclose(w.decoded.clip.samples, expected.samples, atol=1e-5)
-    assert brightness(w.views.row_rgba(1)) < 0.5 * before_row
-    assert brightness(w.views.row_rgba(0)) > 0.5 * before_row
-    assert w.metrics_label.text() != before_metrics and "edit→sound" in w.metrics_label.text()
+    assert np.allclose(window.decoded.clip.samples, expected.samples, atol=1e-5)
+    assert brightness(window.views.row_rgba(1)) < 0.5 * before_row
+    assert brightness(window.views.row_rgba(0)) > 0.5 * before_row
+    assert window.metrics.text() != before_metrics and "edit→sound" in window.metrics.text()
+    heard = window.grid.heard_bitrate(Edits(mute=frozenset({1}))) / 1000
+    assert f"{heard:.2f} kbps heard" in window.metrics.text()
+
+
+def test_each_spectrogram_mode_shows_its_own_image(qtbot, window, speech_wav):
+    open_clip(qtbot, window, speech_wav)
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.panel.toggle(0, "mute")  # a reconstruction far from the original
+    shown = {}
     for mode in ("reconstruction", "difference", "original"):
-        w.spec_box.setCurrentText(mode)
-        w.views.viewport().repaint()
-        assert w.views.spec_image.items and w.views.spec_image.data is not None
-    # keys 1-9 toggle mute; the reset key clears every edit
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w._mute_key(2)
-    assert w.panel.edits.mute == {1, 2}
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w.panel.set_edits(Edits(), announce=True)
-    assert w.panel.edits.is_identity
+        window.file_view.set_spectrogram(mode)
+        window.views.viewport().repaint()
+        assert window.views.spec_mode == mode and window.views.spec_image.items
+        shown[mode] = window.views.spec_image.data.copy()
+    for a, b in (("original", "reconstruction"), ("original", "difference"), ("reconstruction", "difference")):
+        assert shown[a].shape == shown[b].shape and not np.allclose(shown[a], shown[b]), (a, b)
+
+
+def test_number_keys_mute_and_reset_clears_every_edit_keeping_the_seed(qtbot, window, speech_wav):
+    open_clip(qtbot, window, speech_wav)
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.mute_key(2)
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.mute_key(1)
+    assert window.panel.edits.mute == {1, 2}
+    window.mute_key(99)  # a codebook the codec does not have: nothing
+    assert window.panel.edits.mute == {1, 2}
+    seed = window.panel.edits.seed
+    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
+        window.panel.clear_edits(announce=True)
+    assert window.panel.edits.is_identity and window.panel.edits.seed == seed
+    assert window.decoded.edits == window.panel.edits
 
 
 def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, tmp_path, speech_wav, monkeypatch):
@@ -95,21 +125,19 @@ def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, tmp
         window.open_file(bad)
     qtbot.waitUntil(lambda: bool(shown), timeout=5_000)
     assert "broken.wav" in shown[0] and "could not be read" in shown[0]
-    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
-        window.open_file(speech_wav)
+    open_clip(qtbot, window, speech_wav)
     assert window.decoded is not None
-    assert str(bad) in window.recent_files() and str(speech_wav) == window.recent_files()[0]
+    assert window.file_menu.files[:2] == [str(speech_wav), str(bad)]
 
 
-def test_exports(qtbot, window, speech_wav, tmp_path):
+def test_exports_write_the_reconstruction_tokens_and_picture(qtbot, window, speech_wav, tmp_path):
     from explorer.core.audio import load_audio
     from explorer.core.tokens import load_tokens
 
-    with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
-        window.open_file(speech_wav)
-    window.export_wav(tmp_path / "out.wav")
-    window.export_tokens(tmp_path / "out.npz")
-    window.export_png(tmp_path / "out.png")
+    open_clip(qtbot, window, speech_wav)
+    window.exports.export_wav(tmp_path / "out.wav")
+    window.exports.export_tokens(tmp_path / "out.npz")
+    window.exports.export_png(tmp_path / "out.png")
     assert load_audio(tmp_path / "out.wav").frames == load_audio(speech_wav).frames
     codes, meta = load_tokens(tmp_path / "out.npz")
     assert meta["codec"] == "rvq-lab" and len(codes) == 32
@@ -120,13 +148,13 @@ def jack_running() -> bool:
     return subprocess.run(["pgrep", "-x", "jackd"], capture_output=True).returncode == 0
 
 
-@pytest.mark.skipif(not jack_running(), reason="needs the JACK dummy driver (scripts/test.sh starts it)")
 def test_playback_through_jack_delivers_frames(qtbot, window, speech_wav):
+    assert jack_running(), "the JACK dummy driver is needed: run the tests with scripts/test.sh"
     w = window
-    assert w.player.is_open, w.playback_reason
+    assert w.player.is_open, w.transport.playback_reason
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
         w.open_file(speech_wav)
-    w.toggle_play()
+    w.transport.toggle_play()
     t0, f0 = time.perf_counter(), w.player.frames_delivered
     qtbot.wait(1500)
     elapsed = time.perf_counter() - t0
@@ -137,7 +165,8 @@ def test_playback_through_jack_delivers_frames(qtbot, window, speech_wav):
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
         w.panel.toggle(0, "mute")
     assert w.player.playing
-    w.stop()
+    w.transport.stop()
+    assert not w.player.playing and w.transport.play_button.text() == "Play"
 
 
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display (scripts/test.sh starts Xvfb)")
@@ -155,41 +184,64 @@ def test_real_window_under_xvfb_renders_a_screenshot(tmp_path, speech_wav):
     assert len(colours) > 200
 
 
+def covered(image, lo: float, hi: float) -> bool:
+    """Whether the tiles of ``image`` together span the time range ``lo``..``hi`` without a gap."""
+    spans = sorted((r.left(), r.right()) for r in (item.mapRectToParent(item.boundingRect()) for item in image.items))
+    reach = lo
+    for left, right in spans:
+        if left > reach + 1e-6:
+            break
+        reach = max(reach, right)
+    return reach >= hi - 1e-6
+
+
 def test_a_long_clip_renders_and_pans(qtbot, window, tmp_path, speech):
-    """8 minutes at 75 Hz is 36,000 frames per row: wider than Qt can draw in one image."""
+    """8 minutes at 75 Hz is 36,000 frames per row: wider than Qt can draw in one image, so each grid
+    row is cut into tiles; wherever the view pans, the tiles cover it."""
     from explorer.core.audio import Clip
 
     reps = int(np.ceil(480 / speech.duration))
     path = tmp_path / "long.wav"
     save_audio(path, Clip(np.tile(speech.samples, reps)[:, : 480 * speech.sample_rate], speech.sample_rate))
-    with qtbot.waitSignal(window.reconstruction_ready, timeout=300_000):
-        window.open_file(path)
+    open_clip(qtbot, window, path, timeout=300_000)
     assert len(window.grid.codes[0]) == 36000
     for start in (0.0, 100.0, 300.0, 460.0):
         window.views.wave.setXRange(start, start + 20, padding=0)
         window.views.viewport().repaint()
+        for plot in (window.views.wave, window.views.spec, window.views.grid):  # the three views pan together
+            lo, hi = plot.viewRange()[0]
+            assert abs(lo - start) < 1e-6 and abs(hi - start - 20) < 1e-6
+        assert all(covered(image, start, start + 20) for image in window.views.grid_images)
+        assert covered(window.views.spec_image, start, start + 20)
     window.views.wave.setXRange(0, 480, padding=0)
     window.views.viewport().repaint()
-    assert all(len(image.items) == 5 for image in window.views.grid_images)
+    assert all(len(image.items) == 5 and covered(image, 0, 480) for image in window.views.grid_images)
 
 
-def test_classroom_compare_experiments_presentation(qtbot, window, speech_wav, tmp_path):
+def test_compare_dialog_runs_plays_each_codec_and_exports(qtbot, window, speech_wav, tmp_path):
     w = window
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w.open_file(speech_wav)
-    dialog = w.open_compare()
+    assert w.player.is_open, w.transport.playback_reason  # scripts/test.sh starts the JACK dummy driver
+    open_clip(qtbot, w, speech_wav)
+    dialog = w.classroom.open_compare()
     names = [dialog.choices.item(i).text() for i in range(dialog.choices.count())]
     assert "rvq-lab" in names and "rvq-lab@8" in names
     dialog.run_compare(["rvq-lab", "rvq-lab@4"])
     qtbot.waitUntil(lambda: len(dialog.results) == 2, timeout=120_000)
     assert dialog.table.rowCount() == 2 and not dialog.picture.pixmap().isNull()
     dialog.play_row(1)  # key B
-    assert w.foreign_audio == w.player.is_open  # no output device: a message instead
+    assert w.transport.foreign_audio and w.player.playing
     dialog.export(tmp_path)
     assert {p.name for p in tmp_path.iterdir()} >= {"comparison.csv", "comparison.png", "report.html"}
     dialog.close()
+    w.transport.toggle_play()  # the next play is the file view's tracks again
+    assert not w.transport.foreign_audio
 
-    stats = w.open_token_stats()
+
+def test_token_statistics_and_a_clicked_token_outline_its_occurrences(qtbot, window, speech_wav):
+    w = window
+    assert w.classroom.open_token_stats() is None and "Open a clip first" in w.statusBar().currentMessage()
+    open_clip(qtbot, w, speech_wav)
+    stats = w.classroom.open_token_stats()
     counts = np.bincount(w.grid.codes[0], minlength=w.grid.info.codebook_size)
     assert stats.counts.sum() == len(w.grid.codes[0]) and (stats.counts == counts).all()
     assert f"{(counts > 0).sum()} of {w.grid.info.codebook_size} tokens used" in stats.summary.text()
@@ -197,63 +249,97 @@ def test_classroom_compare_experiments_presentation(qtbot, window, speech_wav, t
     assert (stats.counts == np.bincount(w.grid.codes[5], minlength=w.grid.info.codebook_size)).all()
     stats.close()
     token = int(w.grid.codes[2][10])
-    w._show_occurrences(float(w.grid.times[2][10]) + 0.001, w.grid.n_codebooks - 2 - 0.5)
+    assert w.views.cell(float(w.grid.times[2][10]) + 0.001, w.grid.n_codebooks - 2 - 0.5) == (2, 10)
+    w.views.occurrences_shown.emit(w.views.show_occurrences(2, 10))
     xs, _ = w.views.occurrences.getData()
     assert len(xs) == int((w.grid.codes[2] == token).sum()) and f"token {token}" in w.statusBar().currentMessage()
 
-    w.experiments.show()
-    w.experiments.start("ladder")
-    qtbot.waitUntil(lambda: w.experiments.experiment is not None, timeout=120_000)
-    assert w.experiments.steps.count() == 6 and "Bitrate ladder" in w.experiments.narration.toPlainText()
-    assert w.experiments.plot.isVisible() and len(w.experiments.plot.getPlotItem().listDataItems()) == 2
-    w.experiments.play_step(2)
-    if w.player.is_open:
-        w.experiments.play_in_turn()
-        assert w.experiments.steps.currentRow() == 0 and len(w.experiments.turn) == 5
-        qtbot.waitUntil(lambda: w.experiments.steps.currentRow() == 1, timeout=20_000)  # the next step after the first
 
+def test_experiments_panel_runs_the_ladder_and_plays_its_steps(qtbot, window, speech_wav):
+    w = window
+    assert w.player.is_open, w.transport.playback_reason
+    open_clip(qtbot, w, speech_wav)
+    panel = w.classroom.experiments
+    panel.show()
+    panel.start("ladder")
+    qtbot.waitUntil(lambda: panel.experiment is not None, timeout=120_000)
+    assert panel.steps.count() == 6 and "Bitrate ladder" in panel.narration.toPlainText()
+    assert panel.plot.isVisible() and len(panel.plot.getPlotItem().listDataItems()) == 2
+    panel.play_step(2)
+    assert w.transport.foreign_audio and w.player.playing
+    panel.play_in_turn()
+    assert panel.steps.currentRow() == 0 and len(panel.turn) == 5
+    qtbot.waitUntil(lambda: panel.steps.currentRow() == 1, timeout=20_000)  # the next step after the first
+
+
+def test_presentation_mode_the_shortcut_overlay_and_reset_demo(qtbot, window, speech_wav):
+    w = window
+    open_clip(qtbot, w, speech_wav)
     w.presentation_action.setChecked(True)
     w.toggle_presentation()
     assert w.isFullScreen() and w.font().pointSize() == 16
-    w.toggle_help()
-    assert w.help_overlay.isVisible()
-    w.panel.toggle(3, "mute")
-    w.reset_demo()
-    assert w.panel.edits.is_identity and not w.help_overlay.isVisible() and not w.foreign_audio
+    assert w.panel.table.verticalHeader().defaultSectionSize() == 30
+    w.overlay.toggle()
+    assert w.overlay.isVisible()
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.panel.toggle(3, "mute")
+    w.transport.ab_button.setChecked(True)
+    w.transport.toggle_play()
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.reset_demo()
+    assert w.panel.edits.is_identity and not w.overlay.isVisible() and not w.transport.foreign_audio
+    assert not w.player.playing and w.player.seconds == 0.0 and w.player.source == "reconstruction"
     w.presentation_action.setChecked(False)
     w.toggle_presentation()
-    assert not w.isFullScreen()
+    assert not w.isFullScreen() and w.font().pointSize() == 10
+
+
+CRASH_SCRIPT = r"""
+import os, signal, sys, time
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from explorer.ui.window import MainWindow
+w = MainWindow(QSettings(sys.argv[1], QSettings.Format.IniFormat), welcome=False)
+session = os.path.join(os.path.dirname(sys.argv[1]), "session.json")
+def spin(cond):
+    t = time.time()
+    while not cond():
+        assert time.time() - t < 120, "timed out"
+        app.processEvents()
+        time.sleep(0.01)
+w.open_file(sys.argv[2])
+spin(lambda: w.decoded is not None)
+w.panel.toggle(3, "mute")
+spin(lambda: w.decoded.edits.mute == {3})
+w.views.wave.setXRange(1.0, 2.5, padding=0)
+spin(lambda: os.path.exists(session) and "2.5]" in open(session).read())
+os.kill(os.getpid(), signal.SIGKILL)  # a crash: no closeEvent, no save_state
+"""
 
 
 def test_the_session_is_autosaved_and_restored_after_a_crash(qtbot, tmp_path, speech_wav):
-    """Every change is written at once, so a window that never closed (a crash) still restores."""
+    """Every change is written at once, so an app killed without closing still restores."""
+    import signal
+
     from PySide6.QtCore import QSettings
 
     from explorer.ui.window import MainWindow
 
     ini = str(tmp_path / "settings.ini")
-    first = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
-    qtbot.addWidget(first)
-    with qtbot.waitSignal(first.reconstruction_ready, timeout=120_000):
-        first.open_file(speech_wav)
-    with qtbot.waitSignal(first.reconstruction_ready, timeout=120_000):
-        first.panel.toggle(3, "mute")
-    first.views.wave.setXRange(1.0, 2.5, padding=0)
-    session = tmp_path / "session.json"
-    qtbot.waitUntil(lambda: session.exists() and '2.5]' in session.read_text(), timeout=5000)
-    first.timer.stop()  # no closeEvent, no save_state: as if the app had crashed
+    p = subprocess.run([sys.executable, "-c", CRASH_SCRIPT, ini, str(speech_wav)], capture_output=True, text=True,
+                       timeout=300, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert p.returncode == -signal.SIGKILL, p.stderr[-3000:]
 
     second = MainWindow(QSettings(ini, QSettings.Format.IniFormat))
     qtbot.addWidget(second)
     path = second.saved_session()
-    assert path == speech_wav
-    with qtbot.waitSignal(second.reconstruction_ready, timeout=120_000):
-        second.open_file(path)
-    qtbot.waitUntil(lambda: second.panel.edits.mute == {3}, timeout=60_000)
+    assert path == speech_wav and second.restore_note == ""
+    open_clip(qtbot, second, path)
+    qtbot.waitUntil(lambda: second.panel.edits.mute == {3} and second.decoded.edits.mute == {3}, timeout=60_000)
     lo, hi = second.views.wave.viewRange()[0]
     assert abs(lo - 1.0) < 0.05 and abs(hi - 2.5) < 0.05
     second.close()
-    first.close()
 
 
 def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, loaded):
@@ -263,10 +349,9 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
 
     w = window
     loaded("encodec-24khz")  # random weights in the cache, so switching needs no download
-    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
-        w.open_file(speech_wav)
-    if w.player.is_open:
-        w.toggle_play()
+    open_clip(qtbot, w, speech_wav)
+    assert w.player.is_open, w.transport.playback_reason
+    w.transport.toggle_play()
     rng = np.random.default_rng(11)
     gaps = []
     last = [time.perf_counter()]
@@ -297,13 +382,11 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
         elif r < 0.65:
             w.panel.reset.click()
         elif r < 0.85:
-            w.player.seek(float(rng.uniform(0, w.original.duration)))
+            w.transport.seek(float(rng.uniform(0, w.transport.original.duration)))
         elif r < 0.98:
-            w.ab_button.toggle()
+            w.transport.ab_button.toggle()
         elif done["switches"] < 12:
-            name = "encodec-24khz" if w.codec_box.currentData() == "rvq-lab" else "rvq-lab"
-            w._select(w.codec_box, name)
-            w._codec_chosen()
+            w.codec_bar.choose("encodec-24khz" if w.codec_bar.codec == "rvq-lab" else "rvq-lab")
             done["switches"] += 1
         done["n"] += 1
         if done["n"] >= 1000:
@@ -318,7 +401,7 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
     # settle: the newest request wins; wait until what is shown matches the final state
     def settled():
         g, d = w.grid, w.decoded
-        return (g is not None and d is not None and g.info.name == w.codec_box.currentData()
+        return (g is not None and d is not None and g.info.name == w.codec_bar.codec
                 and d.edits == w.panel.edits and w.session.choice.name == g.info.name)
     qtbot.waitUntil(settled, timeout=300_000)
     qtbot.wait(500)
@@ -355,3 +438,30 @@ def test_every_bad_file_case_gives_a_message_in_the_window(qtbot, window, tmp_pa
         assert re.search(error, shown[-1]), (name, shown[-1])
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.open_file(speech_wav)
+
+
+def test_hovering_the_grid_names_the_cell_and_clicking_a_view_seeks(qtbot, window, speech_wav):
+    from PySide6.QtCore import QPointF, Qt
+
+    w = window
+    open_clip(qtbot, w, speech_wav)
+    views = w.views
+    t = float(w.grid.times[2][10]) + 0.001
+
+    def at(plot, x, y):
+        return views.mapFromScene(plot.getViewBox().mapViewToScene(QPointF(x, y)))
+
+    with qtbot.waitSignal(views.hovered, timeout=5000) as hovered:
+        qtbot.mouseMove(views.viewport(), at(views.grid, t, w.grid.n_codebooks - 2 - 0.5))
+    assert hovered.args[0] == views.cell_at(t, w.grid.n_codebooks - 2 - 0.5) and "codebook 2" in hovered.args[0]
+    assert w.file_view.hover_label.text() == hovered.args[0]
+    with qtbot.waitSignal(views.seek_requested, timeout=5000) as seek:
+        qtbot.mouseClick(views.viewport(), Qt.MouseButton.LeftButton, pos=at(views.wave, 1.25, 0.0))
+    assert abs(seek.args[0] - 1.25) < 0.05 and abs(w.player.seconds - seek.args[0]) < 0.01
+    assert abs(views.playheads[0].value() - w.player.seconds) < 1e-6
+    views.seek_requested.emit(1e6)  # past the end: the end
+    assert abs(w.player.seconds - w.transport.original.duration) < 0.01
+    with qtbot.waitSignal(views.occurrences_shown, timeout=5000):  # a click on a grid cell also outlines its token
+        qtbot.mouseClick(views.viewport(), Qt.MouseButton.LeftButton, pos=at(views.grid, t, w.grid.n_codebooks - 2 - 0.5))
+    assert f"codebook 2, token {int(w.grid.codes[2][10])}" in w.statusBar().currentMessage()
+    assert len(views.occurrences.getData()[0]) == int((w.grid.codes[2] == w.grid.codes[2][10]).sum())

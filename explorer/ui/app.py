@@ -39,11 +39,7 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
         Before any window opens: no display, an unknown codec, or a screenshot path that cannot
         be written (a missing folder, a folder, the input itself).
     """
-    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and "QT_QPA_PLATFORM" not in os.environ:
-        if screenshot:
-            os.environ["QT_QPA_PLATFORM"] = "offscreen"
-        else:
-            raise ExplorerError("No display: set DISPLAY (or run under Xvfb), or use the command-line subcommands.")
+    _need_display(bool(screenshot))
     if screenshot:
         check_output(screenshot, [path])
     from PySide6.QtWidgets import QApplication
@@ -72,13 +68,12 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
 
     sys.excepthook = _unexpected(window, finish if screenshot else None)
     if codec is not None:
-        window._select(window.codec_box, codec)
-        window._fill_codebooks()
+        window.codec_bar.select(codec)
     restored = window.saved_session() if path is None and codec is None and not screenshot else None
     if edits is not None and not edits.is_identity:
         window.pending_edits = edits
     if spectrogram:
-        window.spec_box.setCurrentText(spectrogram)
+        window.file_view.set_spectrogram(spectrogram)
     if screenshot:
         _shoot_when_drawn(window, Path(screenshot), timeout_s, finish)
     window.show()
@@ -88,6 +83,14 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return int(status["code"]) or code
+
+
+def _need_display(offscreen: bool) -> None:
+    """Without a display, an unattended run draws offscreen; any other run cannot start."""
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") and "QT_QPA_PLATFORM" not in os.environ:
+        if not offscreen:
+            raise ExplorerError("No display: set DISPLAY (or run under Xvfb), or use the command-line subcommands.")
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
 
 
 def _unexpected(window: "MainWindow", finish: Callable[[str | None], None] | None) -> Callable[..., None]:
@@ -121,7 +124,7 @@ def _shoot_when_drawn(window: "MainWindow", target: Path, timeout_s: float, fini
         shots.append(1)
         QApplication.processEvents()
         try:
-            window.save_screenshot(target)
+            window.exports.save_screenshot(target)
         except ExplorerError as exc:
             finish(str(exc))
             return

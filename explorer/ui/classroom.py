@@ -20,13 +20,14 @@ from PySide6.QtWidgets import (
     QPushButton, QScrollArea, QTableWidget, QTableWidgetItem, QTextBrowser, QVBoxLayout, QWidget,
 )
 
-from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
+from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry
 from explorer.core.audio import Clip
 from explorer.services.compare import Compared, compare, parse_spec, write_csv
 from explorer.core.errors import ExplorerError
 from explorer.services.experiments import EXPERIMENTS, Experiment
 from explorer.core.output import write_bytes, write_text
 from explorer.services.report import comparison_png, html_report
+from explorer.ui.codec_bar import codec_usable
 from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class TaskThread(QThread):
 
 
 def usable_codecs() -> list[str]:
-    return [n for n in CODEC_NAMES if n == DEFAULT_CODEC or weights_available(n)]
+    return [n for n in CODEC_NAMES if codec_usable(n)]
 
 
 QUALITY_COLUMNS = {"si_sdr_db": "si_sdr", "mel_distance": "mel_distance", "stoi": "stoi"}

@@ -56,7 +56,7 @@ class CodebookPanel(QWidget):
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.keep.valueChanged.connect(self._keep_moved)
-        self.reset.clicked.connect(lambda: self.set_edits(Edits(seed=self.edits.seed), announce=True))
+        self.reset.clicked.connect(lambda: self.clear_edits(announce=True))
         self.table.itemChanged.connect(self._toggled)
 
     def show_grid(self, grid: GridData) -> None:
@@ -82,7 +82,15 @@ class CodebookPanel(QWidget):
                     self.table.setItem(k, c, item)
             self.keep.setMaximum(n)
             self.keep.setValue(n)
-        self.set_edits(Edits(seed=self.edits.seed))
+        self.clear_edits()
+
+    def cleared(self) -> Edits:
+        """No edits, keeping the randomization seed (so a reset and a redo sound the same)."""
+        return Edits(seed=self.edits.seed)
+
+    def clear_edits(self, announce: bool = False) -> None:
+        """Clear every edit (see :meth:`cleared`); emit only when ``announce``."""
+        self.set_edits(self.cleared(), announce)
 
     def set_edits(self, edits: Edits, announce: bool = False) -> None:
         """Show ``edits`` (from the model); emit only when ``announce``."""

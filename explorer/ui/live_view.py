@@ -119,6 +119,10 @@ class LiveViews(pg.GraphicsLayoutWidget):
         if chunk.codes:
             self.rings["grid"].write(self._cells(chunk.codes, chunk.edits))
 
+    def add_all(self, chunks: list[ViewChunk]) -> None:
+        for chunk in chunks:
+            self.add(chunk)
+
     def _cells(self, codes: list[np.ndarray], edits: Edits) -> np.ndarray:
         """RGBA cells ``[codebooks (top = 0), frames, 4]``; coarse codebooks (SNAC) repeat over their stride."""
         assert self.info is not None

@@ -8,10 +8,11 @@ drawn as one image item per frame rate (SNAC's scales), with ``setRect`` so axes
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
@@ -86,7 +87,16 @@ class Playhead(pg.InfiniteLine):
 
 
 class TimeViews(pg.GraphicsLayoutWidget):
-    """Waveform, spectrogram and token grid, X-linked, with one playhead across all three."""
+    """Waveform, spectrogram and token grid, X-linked, with one playhead across all three.
+
+    The pointer is announced, not acted on: :attr:`hovered` (the grid cell under it), :attr:`seek_requested`
+    (a left click on any plot), and :attr:`occurrences_shown` (a click on a grid cell outlines where else
+    its token occurs; the sentence says so).
+    """
+
+    hovered = Signal(str)
+    seek_requested = Signal(float)
+    occurrences_shown = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
@@ -133,6 +143,8 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
         self.occurrences.setZValue(10)
         self.grid.addItem(self.occurrences)
+        self.scene().sigMouseMoved.connect(self._hover)
+        self.scene().sigMouseClicked.connect(self._clicked)
 
     # ------------------------------------------------------------ waveform and spectrogram
     def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
@@ -240,3 +252,35 @@ class TimeViews(pg.GraphicsLayoutWidget):
     def set_playhead(self, seconds: float) -> None:
         for line in self.playheads:
             line.setPos(seconds)
+
+    # ------------------------------------------------------------ the pointer
+    def show_occurrences(self, k: int, f: int) -> str:
+        """Outline where else the token in codebook ``k`` at frame ``f`` occurs; the sentence that says so."""
+        grid = self._grid
+        if grid is None:
+            return ""
+        token = int(grid.codes[k][f])
+        where = np.flatnonzero(grid.codes[k] == token)
+        self.mark_occurrences(k, where)
+        times = ", ".join(f"{grid.times[k][i]:.2f}" for i in where[:12]) + (" …" if len(where) > 12 else "")
+        return (f"codebook {k}, token {token}: {len(where)} of {len(grid.codes[k])} frames, at {times} s "
+                f"(entropy {grid.stats[k].entropy_bits:.1f} bits, {100 * grid.stats[k].utilization:.0f}% of codes used)")
+
+    def _hover(self, pos: Any) -> None:
+        if self.grid.sceneBoundingRect().contains(pos):
+            p = self.grid.getViewBox().mapSceneToView(pos)
+            self.hovered.emit(self.cell_at(p.x(), p.y()) or " ")
+
+    def _clicked(self, event: Any) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        pos = event.scenePos()
+        if self._grid is not None and self.grid.sceneBoundingRect().contains(pos):
+            p = self.grid.getViewBox().mapSceneToView(pos)
+            cell = self.cell(p.x(), p.y())
+            if cell is not None:
+                self.occurrences_shown.emit(self.show_occurrences(*cell))
+        for plot in (self.wave, self.spec, self.grid):
+            if plot.sceneBoundingRect().contains(pos):
+                self.seek_requested.emit(float(plot.getViewBox().mapSceneToView(pos).x()))
+                return

@@ -1,0 +1,76 @@
+"""The Classroom menu: compare codecs, token statistics, the experiments panel.
+
+The tools get their own codecs (never two threads on one model: the inference worker keeps its own),
+run on the open clip (the bundled speech clip when none is open) and play through the transport.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from explorer.core.audio import Clip, load_audio
+from explorer.core.resources import resource
+from explorer.services import experiments
+from explorer.services.session import CodecChoice, open_engine
+from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
+from explorer.ui.grid_data import GridData
+
+
+class ClassroomMenu(QObject):
+    message = Signal(str, int)
+
+    def __init__(self, window: QMainWindow, menu: QMenu, clip: Callable[[], tuple[Clip, str] | None],
+                 grid: Callable[[], GridData | None], codec: Callable[[], str], device: Callable[[], str],
+                 play: Callable[[Clip], None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self._clip, self._grid, self._codec, self._device, self.play = clip, grid, codec, device, play
+        self.engines: dict[str, Any] = {}
+        self.compare_dialog: CompareDialog | None = None
+        self.token_dialog: TokenStatsDialog | None = None
+        menu.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
+        menu.addAction("&Token statistics…", QKeySequence("Ctrl+T"), self.open_token_stats)
+        self.experiments = ExperimentsDock(self.run_experiment, play)
+        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.experiments)
+        self.experiments.hide()
+        toggle = self.experiments.toggleViewAction()
+        toggle.setShortcut(QKeySequence("F9"))
+        menu.addAction(toggle)
+
+    def engine(self, name: str) -> Any:
+        if name not in self.engines:
+            self.engines[name] = open_engine(CodecChoice(name, device=self._device()))
+        return self.engines[name]
+
+    def current_clip(self) -> tuple[Clip, str]:
+        """The open clip and its name; the bundled speech clip when none is open."""
+        shown = self._clip()
+        if shown is not None:
+            return shown
+        path = resource("clips", "speech_en.wav")
+        return load_audio(path), path.name
+
+    def open_compare(self) -> CompareDialog:
+        clip, title = self.current_clip()
+        self.compare_dialog = CompareDialog(self.window, clip, title, self.engine, self.play)
+        self.compare_dialog.show()
+        return self.compare_dialog
+
+    def open_token_stats(self) -> TokenStatsDialog | None:
+        grid = self._grid()
+        if grid is None:
+            self.message.emit("Open a clip first: the statistics are of its tokens.", 5000)
+            return None
+        self.token_dialog = TokenStatsDialog(self.window, grid)
+        self.token_dialog.show()
+        return self.token_dialog
+
+    def run_experiment(self, name: str) -> experiments.Experiment:
+        """Run experiment ``name`` on the open clip with the chosen codec (worker thread)."""
+        clip, _ = self.current_clip()
+        names = usable_codecs() if name == "frame-rates" else [self._codec()]
+        return experiments.run(name, [self.engine(n) for n in names], clip)

@@ -1,0 +1,111 @@
+"""The codec bar: which codec, how many codebooks and which torch device encode the open clip."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QToolBar, QWidget
+
+from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
+from explorer.services.session import CodecChoice
+from explorer.ui.combo import fill, select
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def codec_usable(name: str) -> bool:
+    """Whether ``name`` can be used without a download: the built-in default, or its weights are here."""
+    return name in CODEC_NAMES and (name == DEFAULT_CODEC or weights_available(name))
+
+
+class CodecBar(QToolBar):
+    """Codec, codebooks and device; announces the choice to encode with when the user changes one."""
+
+    encode_requested = Signal(object)
+    """A :class:`CodecChoice` the user picked (with ``weights`` when they chose a checkpoint file)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Codec", parent)
+        self.setObjectName("codec-bar")
+        self.codec_box = QComboBox()
+        for name in CODEC_NAMES:
+            self.codec_box.addItem(name + ("" if codec_usable(name) else "  (download)"), name)
+        self.codebooks_box = QComboBox()
+        self.device_box = QComboBox()
+        self.device_box.addItems(DEVICES)
+        self.device_label = QLabel("device: –")
+        for w, label in ((self.codec_box, "Codec "), (self.codebooks_box, "  Codebooks "), (self.device_box, "  Device ")):
+            self.addWidget(QLabel(label))
+            self.addWidget(w)
+        self.addWidget(QLabel("  "))
+        self.addWidget(self.device_label)
+        self.codec_box.activated.connect(lambda _: self._codec_chosen())
+        self.codebooks_box.activated.connect(lambda _: self.encode_requested.emit(self.choice()))
+        self.device_box.activated.connect(lambda _: self.encode_requested.emit(self.choice()))
+        self._fill_codebooks()
+
+    def choice(self) -> CodecChoice:
+        return CodecChoice(self.codec_box.currentData(), self.codebooks_box.currentData(), self.device_box.currentText())
+
+    @property
+    def codec(self) -> str:
+        return str(self.codec_box.currentData())
+
+    @property
+    def device(self) -> str:
+        return self.device_box.currentText()
+
+    def select(self, name: str, codebooks: int | None = None) -> None:
+        """Show codec ``name`` with ``codebooks`` (its default if it has no such choice), announcing nothing."""
+        select(self.codec_box, name)
+        self._fill_codebooks(codebooks)
+
+    def _fill_codebooks(self, choose: int | None = None) -> None:
+        info = entry(self.codec).info()
+        fill(self.codebooks_box, ((f"{n}", n) for n in info.codebook_choices))
+        select(self.codebooks_box, choose if choose in info.codebook_choices else info.default_codebooks)
+
+    def show_device(self, device: str) -> None:
+        self.device_label.setText(f"device: {device}")
+
+    def _codec_chosen(self) -> None:
+        name = self.codec
+        self._fill_codebooks()
+        if codec_usable(name):
+            self.encode_requested.emit(self.choice())
+            return
+        answer = QMessageBox.question(
+            self, "Weights needed",
+            f"{name}'s weights are not on this computer. Download them now (progress is shown and can be "
+            "cancelled), or choose a local checkpoint file?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Open | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Open:
+            path, _ = QFileDialog.getOpenFileName(self, f"{name} checkpoint", str(Path.home()))
+            if path:
+                self.encode_requested.emit(replace(self.choice(), weights=path))
+        elif answer == QMessageBox.StandardButton.Yes:
+            self.encode_requested.emit(self.choice())
+
+    def choose(self, name: str) -> None:
+        """Pick codec ``name`` as the user would (asking about weights it needs) and announce it."""
+        select(self.codec_box, name)
+        self._codec_chosen()
+
+    def save_state(self, s: QSettings) -> None:
+        s.beginGroup("codec")
+        s.setValue("name", self.codec)
+        s.setValue("codebooks", int(self.codebooks_box.currentData() or 0))
+        s.setValue("device", self.device)
+        s.endGroup()
+
+    def restore_state(self, s: QSettings) -> None:
+        s.beginGroup("codec")
+        name = str(s.value("name", DEFAULT_CODEC, str))
+        codebooks = int(s.value("codebooks", 0, int)) or None
+        device = str(s.value("device", "auto", str))
+        s.endGroup()
+        self.select(name if codec_usable(name) else DEFAULT_CODEC, codebooks)
+        select(self.device_box, device)

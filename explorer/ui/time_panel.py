@@ -1,0 +1,36 @@
+"""The file view's right side: the spectrogram choice and the hovered cell above the time views."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from explorer.core.session_file import SPECTROGRAM_MODES
+from explorer.ui.views import TimeViews
+
+
+class TimePanel(QWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.views = TimeViews()
+        self.spec_box = QComboBox()
+        self.spec_box.addItems(SPECTROGRAM_MODES)
+        self.hover_label = QLabel(" ")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Spectrogram:"))
+        top.addWidget(self.spec_box)
+        top.addStretch(1)
+        top.addWidget(self.hover_label)
+        layout.addLayout(top)
+        layout.addWidget(self.views, 1)
+        self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
+        self.views.hovered.connect(self.hover_label.setText)
+
+    @property
+    def spectrogram(self) -> str:
+        return self.spec_box.currentText()
+
+    def set_spectrogram(self, mode: str) -> None:
+        """Show spectrogram ``mode`` (original, reconstruction or difference)."""
+        self.spec_box.setCurrentText(mode)

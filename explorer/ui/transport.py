@@ -1,0 +1,217 @@
+"""The transport: play, stop, A/B, loop, volume and output, over the :class:`Player`; and its watchdog.
+
+It holds what the player plays: the open clip and its reconstruction, or a clip a classroom tool
+handed over (:meth:`Transport.play_clip`), after which the next play puts the file view's tracks back.
+The watchdog notices an output that stopped asking for samples while playing (unplugged, sound
+server gone), turns playback off and says so; everything else keeps working.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QWidget
+
+from explorer.audio_io.playback import Player
+from explorer.audio_io.streams import audio_devices
+from explorer.core.audio import Clip
+from explorer.core.errors import ExplorerError
+from explorer.ui.combo import fill, select
+from explorer.ui.views import TimeViews
+
+OUTPUT_STALL_SECONDS = 1.5
+"""Playing while the output asks for no samples this long means the device has gone."""
+
+
+class Transport(QWidget):
+    message = Signal(str, int)
+    """A status-bar message and how long to show it (ms; 0 until replaced)."""
+
+    def __init__(self, views: TimeViews, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.views = views
+        self.player = Player()
+        self.original: Clip | None = None
+        self.reconstruction: np.ndarray | None = None
+        self.foreign_audio = False
+        """A classroom tool's clip is loaded instead of the file view's tracks."""
+        self.playback_reason = ""
+        self._delivered = (0, time.perf_counter())
+        self.play_button = QPushButton("Play")
+        self.stop_button = QPushButton("Stop")
+        self.ab_button = QPushButton("Hearing: reconstruction")
+        self.ab_button.setCheckable(True)
+        self.loop_box = QCheckBox("Loop")
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setRange(0, 100)
+        self.volume.setValue(80)
+        self.volume.setMaximumWidth(120)
+        self.output_box = QComboBox()
+        self.position_label = QLabel("0.00 s")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for w in (self.play_button, self.stop_button, self.ab_button, self.loop_box, QLabel("Volume"), self.volume,
+                  QLabel("Output"), self.output_box, self.position_label):
+            row.addWidget(w)
+        self.play_button.clicked.connect(self.toggle_play)
+        self.stop_button.clicked.connect(self.stop)
+        self.ab_button.toggled.connect(self._ab_toggled)
+        self.loop_box.toggled.connect(self._loop_toggled)
+        self.views.loop_region.sigRegionChanged.connect(self._loop_changed)
+        self.volume.valueChanged.connect(lambda v: setattr(self.player, "volume", v / 100))
+        self.output_box.activated.connect(lambda _: self.open_output(self.output_box.currentData()))
+
+    # ------------------------------------------------------------ what is played
+    def load(self, clip: Clip) -> None:
+        """The file view's original; its reconstruction follows by :meth:`set_reconstruction`."""
+        self.original, self.reconstruction = clip, None
+        self.player.load(clip.samples, clip.sample_rate)
+        self.foreign_audio = False
+
+    def set_reconstruction(self, samples: np.ndarray) -> None:
+        self.reconstruction = samples
+        if not self.foreign_audio:
+            self.player.set_reconstruction(samples)
+
+    def splice(self, at: int, samples: np.ndarray) -> None:
+        """The part of a new reconstruction decoded from the playhead first."""
+        if not self.foreign_audio:
+            self.player.splice_reconstruction(at, samples)
+
+    def play_clip(self, clip: Clip) -> None:
+        """Play a clip from a classroom tool (the file view's tracks come back on the next play)."""
+        if not self.player.is_open:
+            self.message.emit(self.playback_reason or "No audio output.", 5000)
+            return
+        self.player.stop()
+        self.player.load(clip.samples, clip.sample_rate)
+        self.player.source = "original"
+        self.foreign_audio = True
+        self.player.play()
+
+    def restore_tracks(self) -> None:
+        if self.foreign_audio and self.original is not None:
+            self.player.load(self.original.samples, self.original.sample_rate)
+            if self.reconstruction is not None:
+                self.player.set_reconstruction(self.reconstruction)
+            self._ab_toggled(self.ab_button.isChecked())
+        self.foreign_audio = False
+
+    # ------------------------------------------------------------ controls
+    def toggle_play(self) -> None:
+        if not self.player.is_open:
+            self.message.emit(self.playback_reason or "No audio output.", 5000)
+            return
+        self.restore_tracks()
+        if self.player.playing:
+            self.player.pause()
+        else:
+            self.player.play()
+        self.play_button.setText("Pause" if self.player.playing else "Play")
+
+    def stop(self) -> None:
+        self.player.stop()
+        self.play_button.setText("Play")
+
+    def seek(self, seconds: float) -> None:
+        """Move the playhead to ``seconds`` (within the open clip)."""
+        if self.original is None:
+            return
+        self.player.seek(max(0.0, min(seconds, self.original.duration)))
+        self.views.set_playhead(self.player.seconds)
+
+    def rewind(self) -> None:
+        """Stop, the file view's tracks, the reconstruction heard, the playhead at the start."""
+        self.stop()
+        self.restore_tracks()
+        if self.ab_button.isChecked():
+            self.ab_button.setChecked(False)
+        self.player.seek(0.0)
+        self.views.set_playhead(0.0)
+
+    def _ab_toggled(self, original: bool) -> None:
+        self.player.source = "original" if original else "reconstruction"
+        self.ab_button.setText("Hearing: original" if original else "Hearing: reconstruction")
+
+    def _loop_toggled(self, on: bool) -> None:
+        region = self.views.loop_region
+        if on and self.original is not None:
+            lo, hi = self.views.wave.viewRange()[0]
+            span = hi - lo
+            region.setRegion((lo + span * 0.25, lo + span * 0.5))
+            region.show()
+        else:
+            region.hide()
+        self._loop_changed()
+
+    def _loop_changed(self) -> None:
+        if self.loop_box.isChecked():
+            lo, hi = self.views.loop_region.getRegion()
+            self.player.set_loop(max(0.0, lo), hi)
+        else:
+            self.player.set_loop(None)
+
+    # ------------------------------------------------------------ the output device
+    def open_output(self, device: int | None = None, wanted: str = "") -> None:
+        """Open output ``device`` (or the one named ``wanted``, else the default); say why if none opens."""
+        devices = audio_devices("output")
+        fill(self.output_box, ((d.name, d.index) for d in devices))
+        if not devices:
+            self._disable_playback("Playback is off: no audio output device was found. Everything else works.")
+            return
+        if device is None and wanted:
+            match = [d.index for d in devices if d.name == wanted]
+            device = match[0] if match else None
+        try:
+            self.player.open(device)
+        except ExplorerError as exc:
+            self._disable_playback(str(exc))
+            return
+        if device is not None:
+            select(self.output_box, device)
+        for w in (self.play_button, self.stop_button):
+            w.setEnabled(True)
+            w.setToolTip("")
+
+    def output_device(self) -> int | None:
+        return self.output_box.currentData()
+
+    def _disable_playback(self, reason: str) -> None:
+        self.playback_reason = reason
+        for w in (self.play_button, self.stop_button):
+            w.setEnabled(False)
+            w.setToolTip(reason)
+        self.message.emit(reason, 0)
+
+    def refresh_text(self) -> None:
+        """Once a second: the position, the watchdog, the play button after the clip ended."""
+        self.position_label.setText(f"{self.player.seconds:6.2f} s")
+        self._check_output()
+        if not self.player.playing and self.play_button.text() == "Pause":
+            self.play_button.setText("Play")
+
+    def _check_output(self) -> None:
+        """Playing, yet the device has asked for nothing for a while: it has gone (unplugged, server quit)."""
+        now = time.perf_counter()
+        delivered = self.player.frames_delivered
+        if not self.player.playing or delivered != self._delivered[0]:
+            self._delivered = (delivered, now)
+            return
+        if now - self._delivered[1] < OUTPUT_STALL_SECONDS:
+            return
+        self.player.playing = False
+        threading.Thread(target=self.player.close, name="close-lost-output", daemon=True).start()
+        self._disable_playback("The audio output stopped responding (unplugged, or its sound server quit). Playback is off; "
+                               "pick an output in the Output list to try again. Everything else keeps working.")
+        self.play_button.setText("Play")
+        QMessageBox.warning(self, "Audio output lost", self.playback_reason)
+
+    def save_state(self, s: QSettings) -> None:
+        if self.player.is_open and self.output_box.count():
+            s.setValue("transport/output", self.output_box.currentText())
+
+    def restore_state(self, s: QSettings) -> None:
+        self.open_output(wanted=str(s.value("transport/output", "", str)))
