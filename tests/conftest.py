@@ -81,8 +81,7 @@ def speech() -> Clip:
 
 @pytest.fixture(autouse=True)
 def _delete_windows_after_each_test():
-    """Delete every top-level Qt widget a test left while Qt still runs, and top up the singletons'
-    reference counts that PySide6 6.12.0 loses (see explorer/ui/refcount_guard.py)."""
+    """Delete every top-level Qt widget a test left while Qt still runs."""
     yield
     if "PySide6.QtWidgets" not in sys.modules:
         return
@@ -99,6 +98,3 @@ def _delete_windows_after_each_test():
         widget.deleteLater()
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-    from explorer.ui import refcount_guard
-
-    refcount_guard.top_up()  # the tests' own Qt calls lose references to None too
