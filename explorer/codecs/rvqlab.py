@@ -118,25 +118,8 @@ class Codebooks:
 
     @classmethod
     def load(cls, path: Path) -> "Codebooks":
-        """Read a codebook file written by :meth:`save`, refusing one that does not fit.
-
-        Parameters
-        ----------
-        path : Path
-            The ``.npz`` file.
-
-        Returns
-        -------
-        Codebooks
-            The tables, as float32 (slices as int64).
-
-        Raises
-        ------
-        WeightsError
-            If the file is missing, unreadable, or its arrays are not exactly what the codec uses:
-            names, shapes, kinds of number, at most 1024 codewords (as many in every table), bins
-            within a frame, finite values.
-        """
+        """Read a codebook file written by :meth:`save`; :func:`read_tables` checks it first and raises
+        WeightsError for one that does not fit."""
         a = read_tables(path)
         return cls(
             a["envelope"], a["mean_envelope"], a["slices"].astype(np.int64),

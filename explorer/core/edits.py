@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Sequence
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -107,6 +107,12 @@ class Edits:
             raise CodecError(f"Invalid edit {where}: {err['msg']}.") from None
         return cls(mute=frozenset(v.mute), solo=frozenset(v.solo), randomize=frozenset(v.randomize),
                    keep=v.keep, seed=v.seed, start=v.start, end=v.end)
+
+
+def heard_bitrate(bitrates: Sequence[float], edits: Edits) -> float:
+    """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing),
+    given each codebook's own bitrate."""
+    return float(sum(rate for k, rate in enumerate(bitrates) if edits.heard(k)))
 
 
 def frame_span(edits: Edits, times: AnyArray) -> slice:

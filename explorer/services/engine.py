@@ -28,7 +28,7 @@ import torch
 from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.codecs.base import Codec, CodecInfo
 from explorer.core.audio import Clip, ConvertedStream, fit_length, resample
-from explorer.core.edits import Edits, edited_codes, gains
+from explorer.core.edits import Edits, edited_codes, gains, heard_bitrate
 from explorer.core.errors import CancelledError, CodecError
 from explorer.core.plan import OverlapAdd, context_decode_plan, context_encode_plan, segment_decode_plan
 
@@ -96,8 +96,8 @@ class Encoding:
 
     def heard_bitrate(self, edits: Edits) -> float:
         """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing)."""
-        heard = [k for k in range(self.n_codebooks) if edits.heard(k)]
-        return sum(len(self.codes[k]) for k in heard) * math.log2(self.info.codebook_size) / self.duration
+        bits = math.log2(self.info.codebook_size)
+        return heard_bitrate([len(row) * bits / self.duration for row in self.codes], edits)
 
     def meta(self, edits: Edits | None = None) -> dict[str, Any]:
         return {

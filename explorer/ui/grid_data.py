@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from explorer.codecs.base import CodecInfo
-from explorer.core.edits import Edits
+from explorer.core.edits import Edits, heard_bitrate
 from explorer.services.engine import Encoding
 from explorer.core.metrics import CodebookStats
 from explorer.core.types import AnyArray, IntArray
@@ -56,4 +56,4 @@ class GridData:
 
     def heard_bitrate(self, edits: Edits) -> float:
         """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing)."""
-        return sum(self.stats[k].bitrate for k in range(self.n_codebooks) if edits.heard(k))
+        return heard_bitrate([s.bitrate for s in self.stats], edits)
