@@ -23,7 +23,7 @@ MAX_SEED = 2**63 - 1
 MAX_CODEBOOK = 63
 
 _Codebook = Annotated[int, Field(strict=True, ge=0, le=MAX_CODEBOOK)]
-_Seconds = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+Seconds = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 class EditsSchema(BaseModel):
@@ -35,8 +35,8 @@ class EditsSchema(BaseModel):
     randomize: list[_Codebook] = []
     keep: Annotated[int, Field(strict=True, ge=1)] | None = None
     seed: Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)] = 0
-    start: _Seconds | None = None
-    end: _Seconds | None = None
+    start: Seconds | None = None
+    end: Seconds | None = None
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from explorer.core.audio import MAX_RATE, MEMORY_BUDGET, MIN_RATE
-from explorer.core.edits import EditsSchema
+from explorer.core.edits import EditsSchema, Seconds
 from explorer.core.errors import CodecError
 from explorer.core.output import OutputError, output_file
 from explorer.core.types import FloatArray, IntArray
@@ -36,7 +36,6 @@ META_BUDGET = 16 << 20
 MAX_CODEBOOKS = 64
 
 Count = Annotated[int, Field(strict=True, ge=1)]
-Seconds = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 
 
 class BlockMeta(BaseModel):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import os
 import struct
 import zlib
 from dataclasses import asdict
@@ -22,7 +21,7 @@ from explorer.services.compare import Compared
 from explorer.core.spectrogram import spectrogram_db
 from explorer.core.metrics import fmt
 from explorer.core.palettes import SPEC_LEVELS, colormap, token_palette
-from explorer.core.types import AnyArray, FloatArray
+from explorer.core.types import AnyArray
 
 def png_bytes(rgb: AnyArray) -> bytes:
     """Encode ``[height, width, 3]`` uint8 as a PNG."""
