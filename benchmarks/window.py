@@ -37,6 +37,7 @@ def main() -> None:
     from explorer.core.audio import Clip, load_audio, save_audio
     from explorer.core.edits import Edits
     from explorer.ui.grid_data import GridData
+    from explorer.services.session import open_engine
     from explorer.ui.window import MainWindow
 
     t_imported = time.perf_counter()
@@ -64,7 +65,7 @@ def main() -> None:
     speech = load_audio(ROOT / "resources" / "clips" / "speech_en.wav")
     reps = int(np.ceil(600 / speech.duration))
     long_clip = Clip(np.tile(speech.samples, reps)[:, : 600 * speech.sample_rate], speech.sample_rate)
-    engine = window.session.engine(window.codec_bar.choice())
+    engine = open_engine(window.codec_bar.choice())
     enc = engine.encode(long_clip)
     grid = GridData.of(enc, [])
     t = time.perf_counter()
@@ -119,10 +120,10 @@ def main() -> None:
         ticker.stop()
         to_sound, full = window.edit_to_sound_ms, window.decoded.seconds
         window.player.pause()
-        window.panel.set_edits(Edits(), announce=True)
+        window.model.set_edits(window.model.cleared())
         wait(lambda: done["n"] > before + 1)
         window.reconstruction_ready.disconnect()
-        print(f"| {name} | {to_sound or float('nan'):.0f} | {full:.2f} | {max(0.0, stall['max'] - 5):.0f} |")
+        print(f"| {name} | {'n/a' if to_sound is None else f'{to_sound:.0f}'} | {full:.2f} | {max(0.0, stall['max'] - 5):.0f} |")
     window.close()
     sys.stdout.flush()
     os._exit(0)  # skip interpreter teardown: PySide objects destroyed in arbitrary order can crash it

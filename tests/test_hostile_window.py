@@ -54,7 +54,7 @@ def poll():
     shown = [w for w in app.topLevelWidgets() if isinstance(w, MainWindow) and w.isVisible()]
     if shown and shown[0].decoded is not None:
         w = shown[0]
-        seen.update(message=w.statusBar().currentMessage(), path=str(w.session.path), mute=sorted(w.panel.edits.mute),
+        seen.update(message=w.statusBar().currentMessage(), path=str(w.model.path), mute=sorted(w.model.edits.mute),
                     view=list(w.views.wave.viewRange()[0]), spectrogram=w.file_view.spectrogram, dialogs=dialogs)
         w.close()
     else:
@@ -188,4 +188,4 @@ def test_opening_a_fifo_shows_an_error_and_the_app_stays_usable(qtbot, window, t
     assert "named pipe" in dialogs[0][1]
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.open_file(tone_wav)
-    assert window.decoded is not None and window.session.path == tone_wav
+    assert window.decoded is not None and window.model.path == tone_wav

@@ -63,7 +63,7 @@ def test_live_mode_scrolls_applies_edits_and_opens_the_take(qtbot, window, speec
     with qtbot.waitSignal(w.worker.encoded, timeout=60_000):
         w.live_bar.stop()  # the take is written, then opened in the file view
     takes = list(w.live_bar.folder.iterdir())
-    assert len(takes) == 1 and w.session.path == takes[0] / "input.wav"
+    assert len(takes) == 1 and w.model.path == takes[0] / "input.wav"
     assert w.stack.currentIndex() == 0 and w.live_bar.live is None and w.live_bar.live_button.isEnabled()
 
     # the edit reached the live output within one block: compare with offline decodes of the live tokens
@@ -111,9 +111,9 @@ def spin(cond, seconds):
 spin(lambda: w.live_views.columns > 150, 60)
 print("RUNNING", flush=True)
 spin(lambda: w.live_bar.live is None, 60)
-spin(lambda: w.session.path is not None, 30)
+spin(lambda: w.model.path is not None, 30)
 alive = w.isVisible() and w.live_bar.live_button.isEnabled()
-print(json.dumps({"alive": alive, "warnings": warnings, "opened": str(w.session.path), "columns": w.live_views.columns}), flush=True)
+print(json.dumps({"alive": alive, "warnings": warnings, "opened": str(w.model.path), "columns": w.live_views.columns}), flush=True)
 os._exit(0)  # PortAudio's teardown can block forever on a vanished JACK server
 """
 

@@ -74,7 +74,7 @@ def test_muting_a_codebook_sounds_as_the_engine_says_and_dims_its_row(qtbot, win
     before_metrics, before_row = window.metrics.text(), brightness(window.views.row_rgba(1))
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.panel.toggle(1, "mute")
-    assert window.panel.edits.mute == {1}
+    assert window.model.edits.mute == {1}
     expected = engine.decode(engine.encode(speech), Edits(mute={1}))
     assert np.allclose(window.decoded.clip.samples, expected.samples, atol=1e-5)
     assert brightness(window.views.row_rgba(1)) < 0.5 * before_row
@@ -104,14 +104,14 @@ def test_number_keys_mute_and_reset_clears_every_edit_keeping_the_seed(qtbot, wi
         window.mute_key(2)
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.mute_key(1)
-    assert window.panel.edits.mute == {1, 2}
+    assert window.model.edits.mute == {1, 2}
     window.mute_key(99)  # a codebook the codec does not have: nothing
-    assert window.panel.edits.mute == {1, 2}
-    seed = window.panel.edits.seed
+    assert window.model.edits.mute == {1, 2}
+    seed = window.model.edits.seed
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
-        window.panel.clear_edits(announce=True)
-    assert window.panel.edits.is_identity and window.panel.edits.seed == seed
-    assert window.decoded.edits == window.panel.edits
+        window.model.set_edits(window.model.cleared())
+    assert window.model.edits.is_identity and window.model.edits.seed == seed
+    assert window.decoded.edits == window.model.edits
 
 
 def test_corrupt_file_shows_an_error_and_the_app_stays_usable(qtbot, window, tmp_path, speech_wav, monkeypatch):
@@ -287,7 +287,7 @@ def test_presentation_mode_the_shortcut_overlay_and_reset_demo(qtbot, window, sp
     w.transport.toggle_play()
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
         w.reset_demo()
-    assert w.panel.edits.is_identity and not w.overlay.isVisible() and not w.transport.foreign_audio
+    assert w.model.edits.is_identity and not w.overlay.isVisible() and not w.transport.foreign_audio
     assert not w.player.playing and w.player.seconds == 0.0 and w.player.source == "reconstruction"
     w.presentation_action.setChecked(False)
     w.toggle_presentation()
@@ -336,7 +336,7 @@ def test_the_session_is_autosaved_and_restored_after_a_crash(qtbot, tmp_path, sp
     path = second.saved_session()
     assert path == speech_wav and second.restore_note == ""
     open_clip(qtbot, second, path)
-    qtbot.waitUntil(lambda: second.panel.edits.mute == {3} and second.decoded.edits.mute == {3}, timeout=60_000)
+    qtbot.waitUntil(lambda: second.model.edits.mute == {3} and second.decoded.edits.mute == {3}, timeout=60_000)
     lo, hi = second.views.wave.viewRange()[0]
     assert abs(lo - 1.0) < 0.05 and abs(hi - 2.5) < 0.05
     second.close()
@@ -402,12 +402,14 @@ def test_stress_1000_random_actions_during_playback(qtbot, window, speech_wav, l
     def settled():
         g, d = w.grid, w.decoded
         return (g is not None and d is not None and g.info.name == w.codec_bar.codec
-                and d.edits == w.panel.edits and w.session.choice.name == g.info.name)
+                and d.edits == w.model.edits and w.model.encoded.choice.name == g.info.name)
     qtbot.waitUntil(settled, timeout=300_000)
     qtbot.wait(500)
     assert settled()
-    engine = w.session.engine(w.session.choice)
-    expected = engine.decode(w.session.encoding, w.panel.edits).samples
+    from explorer.services.session import open_engine
+
+    engine = open_engine(w.model.encoded.choice)  # the test's own: the worker's belong to its thread
+    expected = engine.decode(w.model.encoding, w.model.edits).samples
     assert np.abs(w.decoded.clip.samples - expected).max() < 1e-5
     worst = max(gaps[5:]) * 1000
     print(f"stress: {done['n']} actions, {done['switches']} codec switches, worst GUI gap {worst:.0f} ms, "

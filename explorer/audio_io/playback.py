@@ -1,15 +1,21 @@
 """A player for two aligned tracks (A: the original, B: the reconstruction).
 
-The PortAudio callback only copies samples from already-decoded buffers into the device's buffer:
-no allocation (preallocated scratch arrays), no locks, no logging, no torch. Everything it reads is
-swapped in by whole-object assignment from the GUI thread, which is atomic under the GIL. A new
-reconstruction is swapped in at the playhead with a short linear crossfade; when the buffers run
-out the callback writes silence. Playing A or B keeps the same position.
+The PortAudio callback only copies samples from already-prepared buffers into the device's buffer:
+no allocation (preallocated scratch arrays), no locks, no logging, no torch. What it plays is one
+immutable :class:`Mix` (both tracks at the stream's rate, and the crossfade from the reconstruction
+heard before), swapped in by one assignment from the GUI thread, so the callback never sees a new
+track with an old fade. A new reconstruction arrives already prepared (:func:`prepare`, run on the
+inference worker at the stream's :attr:`Player.format`) and is crossfaded in at the playhead.
+
+The position has one writer, the callback: :meth:`Player.seek` and :meth:`Player.stop` post a
+request that the next callback takes (while no stream runs, the request is the position). When the
+buffers run out the callback writes silence. Playing A or B keeps the same position.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -21,6 +27,47 @@ from explorer.core.types import FloatArray
 log = logging.getLogger(__name__)
 
 MAX_BLOCK = 8192
+CROSSFADE_SECONDS = 0.03
+
+
+def prepare(samples: FloatArray, clip_rate: int, rate: int, channels: int) -> FloatArray:
+    """``[channels, n]`` audio at ``clip_rate`` as the callback plays it: frame-major ``[n, channels]``
+    float32 at ``rate`` (the stream's), mono repeated or extra channels dropped to ``channels``."""
+    x = samples[:channels] if samples.shape[0] >= channels else np.repeat(samples[:1], channels, axis=0)
+    if rate != clip_rate:
+        x = resample(x, clip_rate, rate)
+    return np.ascontiguousarray(x.T, dtype=np.float32)
+
+
+class Fade:
+    """A crossfade from the reconstruction heard before (``old``) over ``length`` frames.
+
+    The GUI thread makes one and never touches it again; only the callback counts down :attr:`left`.
+    """
+
+    def __init__(self, old: FloatArray, length: int) -> None:
+        self.old, self.length, self.left = old, length, length
+
+
+@dataclass(frozen=True)
+class Mix:
+    """What the callback plays: both tracks prepared at the stream's rate, and the fade into ``reconstruction``."""
+
+    original: FloatArray
+    reconstruction: FloatArray
+    fade: Fade | None = None
+
+    def track(self, source: str) -> FloatArray:
+        return self.original if source == "original" else self.reconstruction
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The tracks as given, at ``rate``: kept to prepare them again for another device."""
+
+    original: FloatArray
+    reconstruction: FloatArray
+    rate: int
 
 
 class Player:
@@ -28,74 +75,81 @@ class Player:
 
     def __init__(self) -> None:
         self.rate = 0
-        self.clip_rate = 0
-        self._raw: dict[str, FloatArray] = {}
         self.channels = 0
-        self.tracks: dict[str, FloatArray] = {}
+        self._raw: Raw | None = None
+        self._mix: Mix | None = None
         self.source = "reconstruction"
-        self.position = 0
         self.volume = 1.0
         self.loop: tuple[int, int] | None = None
         self.playing = False
         self.frames_delivered = 0
         self.underruns = 0
-        self._fade_from: FloatArray | None = None
-        self._fade_left = 0
-        self._fade_len = 1
+        self._position = 0
+        """Written by the callback only."""
+        self._seek: tuple[int, int] = (0, 0)
+        """(serial, frame): the latest seek, written by the GUI thread only."""
+        self._served = 0
+        """The serial of the last seek the callback took (written by the callback only)."""
         self._stream: Any = None
         self._scratch = np.zeros((MAX_BLOCK, 2), dtype=np.float32)
         self._ramp = np.zeros((MAX_BLOCK, 1), dtype=np.float32)
         self._steps = np.arange(MAX_BLOCK, dtype=np.float32)[:, None]
 
     # ------------------------------------------------------------ GUI thread
+    @property
+    def format(self) -> tuple[int, int]:
+        """(rate, channels) the tracks must be prepared at."""
+        return self.rate, self.channels
+
+    @property
+    def mix(self) -> Mix | None:
+        return self._mix
+
+    @property
+    def clip_rate(self) -> int:
+        return self._raw.rate if self._raw is not None else 0
+
     def load(self, original: FloatArray, rate: int) -> None:
-        """Set the original track at ``rate`` (the reconstruction starts as a copy of it)."""
+        """Set the original track at ``rate`` (the reconstruction starts as the original)."""
         self.stop()
-        self.clip_rate = rate
         if not self.is_open:
             self.rate = rate
             self.channels = min(2, original.shape[0])
-        self._raw = {"original": original, "reconstruction": original}
-        self.tracks = {name: self._prepare(x) for name, x in self._raw.items()}
-        self.position = 0
+        self._raw = Raw(original, original, rate)
+        prepared = prepare(original, rate, self.rate, self.channels)
+        self._mix = Mix(prepared, prepared)
+        self._request_seek(0)
 
-    def _prepare(self, samples: FloatArray) -> FloatArray:
-        """Frame-major ``[n, channels]`` copy at the stream's rate for the callback."""
-        x = samples[: self.channels] if samples.shape[0] >= self.channels else np.repeat(samples, self.channels, axis=0)
-        if self.rate != self.clip_rate:
-            x = resample(x, self.clip_rate, self.rate)
-        return np.ascontiguousarray(x.T, dtype=np.float32)
-
-    def set_reconstruction(self, samples: FloatArray, crossfade: float = 0.03) -> None:
-        """Swap in a new reconstruction at the playhead, crossfading from the old one."""
-        self._raw = {**self._raw, "reconstruction": samples}
-        new = self._prepare(samples)
+    def set_reconstruction(self, samples: FloatArray, prepared: FloatArray | None = None,
+                           made_for: tuple[int, int] | None = None) -> None:
+        """Swap in a new reconstruction (``[channels, n]`` at the clip's rate) at the playhead, crossfading
+        from the one heard. ``prepared`` is the same audio already made by :func:`prepare` for the
+        format ``made_for``; it is used when that is still the stream's format (else it is made here)."""
+        if self._raw is None or self._mix is None:
+            return
+        self._raw = Raw(self._raw.original, samples, self._raw.rate)
+        if prepared is None or made_for != self.format:
+            prepared = prepare(samples, self._raw.rate, self.rate, self.channels)
+        fade = None
         if self.playing and self.source == "reconstruction":
-            self._fade_len = max(1, int(crossfade * self.rate))
-            self._fade_from = self.tracks.get("reconstruction")
-            self._fade_left = self._fade_len
-        self.tracks = {**self.tracks, "reconstruction": new}
-
-    def splice_reconstruction(self, start: int, samples: FloatArray, crossfade: float = 0.03) -> None:
-        """Replace the reconstruction from clip sample ``start`` on (decode-from-playhead-first)."""
-        merged = self._raw["reconstruction"].copy()
-        end = min(merged.shape[1], start + samples.shape[1])
-        merged[:, start:end] = samples[: merged.shape[0], : end - start]
-        self.set_reconstruction(merged, crossfade)
+            fade = Fade(self._mix.reconstruction, max(1, int(CROSSFADE_SECONDS * self.rate)))
+        self._mix = Mix(self._mix.original, prepared, fade)
 
     def open(self, device: int | None = None, blocksize: int = 512) -> None:
         """Open a stereo output stream on ``device`` (None: the default) at the device's own rate.
 
-        Tracks are resampled to that rate. Raises ExplorerError when no stream can be opened.
+        Tracks are prepared again at that rate. Raises ExplorerError when no stream can be opened.
         """
         self.close()
         position = self.seconds
 
         def make_callback(rate: int, channels: int) -> Callable[..., None]:
             self.rate, self.channels = rate, channels
-            if self._raw:
-                self.tracks = {name: self._prepare(x) for name, x in self._raw.items()}
-            self.position = int(position * rate)
+            raw = self._raw
+            if raw is not None:
+                self._mix = Mix(prepare(raw.original, raw.rate, rate, channels),
+                                prepare(raw.reconstruction, raw.rate, rate, channels))
+            self._request_seek(int(position * rate))
             return self._callback
 
         self._stream, _, _ = open_stream("output", device, 2, blocksize, make_callback,
@@ -111,6 +165,10 @@ class Player:
     def is_open(self) -> bool:
         return self._stream is not None
 
+    @property
+    def has_tracks(self) -> bool:
+        return self._mix is not None
+
     def play(self) -> None:
         self.playing = True
 
@@ -119,11 +177,20 @@ class Player:
 
     def stop(self) -> None:
         self.playing = False
-        self.position = self.loop[0] if self.loop else 0
+        self._request_seek(self.loop[0] if self.loop else 0)
 
     def seek(self, seconds: float) -> None:
-        n = len(self.tracks.get("original", ()))
-        self.position = int(min(max(0.0, seconds * self.rate), max(0, n - 1)))
+        n = len(self._mix.original) if self._mix is not None else 0
+        self._request_seek(int(min(max(0.0, seconds * self.rate), max(0, n - 1))))
+
+    def _request_seek(self, frame: int) -> None:
+        self._seek = (self._seek[0] + 1, frame)
+
+    @property
+    def position(self) -> int:
+        """The frame playing next (a seek not yet taken by the callback counts as done)."""
+        serial, frame = self._seek
+        return frame if serial != self._served else self._position
 
     @property
     def seconds(self) -> float:
@@ -137,11 +204,15 @@ class Player:
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         if status.output_underflow:
             self.underruns += 1
-        track = self.tracks.get(self.source) if self.playing else None
+        serial, frame = self._seek
+        pos = frame if serial != self._served else self._position
+        self._served = serial
+        mix = self._mix
+        track = mix.track(self.source) if mix is not None and self.playing else None
         if track is None or frames > MAX_BLOCK:
             outdata.fill(0)
+            self._position = pos
             return
-        pos = self.position
         end = len(track)
         if self.loop is not None:
             lo, hi = self.loop
@@ -151,24 +222,9 @@ class Player:
         n = max(0, min(frames, end - pos))
         out = outdata[:n]
         np.multiply(track[pos: pos + n], self.volume, out=out)
-        old = self._fade_from
-        if old is not None and self._fade_left > 0 and n > 0:
-            m = min(n, self._fade_left, len(old) - pos)
-            if m > 0:
-                ramp = self._ramp[:m]
-                done = self._fade_len - self._fade_left
-                np.add(self._steps[:m], np.float32(done), out=ramp)
-                np.divide(ramp, np.float32(self._fade_len), out=ramp)
-                scratch = self._scratch[:m, : self.channels]
-                np.subtract(1.0, ramp, out=ramp)
-                np.multiply(old[pos: pos + m], ramp, out=scratch)
-                np.multiply(scratch, self.volume, out=scratch)
-                np.subtract(1.0, ramp, out=ramp)
-                np.multiply(out[:m], ramp, out=out[:m])
-                np.add(out[:m], scratch, out=out[:m])
-            self._fade_left -= m
-            if self._fade_left <= 0:
-                self._fade_from = None
+        fade = mix.fade if mix is not None and self.source == "reconstruction" else None
+        if fade is not None and fade.left > 0 and n > 0:
+            self._fade_in(fade, out, pos, n)
         outdata[n:].fill(0)
         self.frames_delivered += n
         pos += n
@@ -177,4 +233,20 @@ class Player:
         elif pos >= len(track):
             self.playing = False
             pos = 0
-        self.position = pos
+        self._position = pos
+
+    def _fade_in(self, fade: Fade, out: FloatArray, pos: int, n: int) -> None:
+        """Mix the first frames of ``out`` (the new reconstruction) with the old one, on a linear ramp."""
+        m = min(n, fade.left, len(fade.old) - pos)
+        if m > 0:
+            ramp = self._ramp[:m]
+            np.add(self._steps[:m], np.float32(fade.length - fade.left), out=ramp)
+            np.divide(ramp, np.float32(fade.length), out=ramp)
+            scratch = self._scratch[:m, : out.shape[1]]
+            np.subtract(1.0, ramp, out=ramp)
+            np.multiply(fade.old[pos: pos + m], ramp, out=scratch)
+            np.multiply(scratch, self.volume, out=scratch)
+            np.subtract(1.0, ramp, out=ramp)
+            np.multiply(out[:m], ramp, out=out[:m])
+            np.add(out[:m], scratch, out=out[:m])
+        fade.left -= n

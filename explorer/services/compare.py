@@ -11,6 +11,7 @@ from explorer.codecs.base import CodecInfo
 from explorer.core.output import write_table
 from explorer.core.audio import Clip
 from explorer.services.engine import Encoding, Engine
+from explorer.services.session import Engines
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
 
 
@@ -93,6 +94,11 @@ def compare(engines: list[tuple[Engine, int | None]], clip: Clip,
             progress(i, len(engines), engine.info.name)
         out.append(compare_one(engine, clip, n))
     return out
+
+
+def compare_named(engines: Engines, specs: list[tuple[str, int | None]], device: str, clip: Clip) -> list[Compared]:
+    """:func:`compare` with the codecs named in ``specs`` (name, codebooks), taken from ``engines`` on ``device``."""
+    return compare([(engines.named(name, device), n) for name, n in specs], clip)
 
 
 def write_csv(rows: list[CompareRow], path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> None:

@@ -18,6 +18,7 @@ from explorer.core.audio import Clip, convert
 from explorer.services.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
 from explorer.services.engine import Engine
+from explorer.services.session import Engines
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
 
@@ -180,6 +181,11 @@ EXPERIMENTS = {
     "frame-rates": "Frame rates: tokens per second and sequence length per codec",
     "transplant": "Codebook transplant: A's first codebooks with B's others",
 }
+
+
+def run_named(engines: Engines, name: str, codecs: list[str], device: str, clip: Clip) -> Experiment:
+    """:func:`run` with the codecs named ``codecs``, taken from ``engines`` on ``device``."""
+    return run(name, [engines.named(c, device) for c in codecs], clip)
 
 
 def narration(exp: Experiment) -> str:

@@ -1,7 +1,14 @@
-"""The state of one open clip: the clip, the codec, its encoding, the edits and the reconstruction.
+"""The session model: the open clip, its encoding, the edits and the reconstruction, in one place.
 
-The window is a view of a :class:`Session`; the CLI and the tests drive it directly. It holds no
-Qt object. Loaded codecs are kept in a small cache so switching back to one is instant.
+:class:`SessionModel` is owned by one thread (the window's GUI thread) and announces every change
+by psygnal event, as napari's layers do; the views listen and redraw. The model never runs a
+codec. Work is asked of the inference worker with frozen jobs (:class:`EncodeJob`,
+:class:`DecodeJob`) made from the model's state by :meth:`SessionModel.decode_job`; their results
+come back as values and :meth:`SessionModel.apply_encoded` / :meth:`SessionModel.apply_decoded`
+take them only if they still answer the model's current state (the clip, encoding and edits they
+were made from), so a late result never shows over a newer one.
+
+Loaded codecs live in :class:`Engines`, which belongs to the one thread that runs them.
 """
 
 from __future__ import annotations
@@ -11,15 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import torch
+from psygnal import Signal
 
 from explorer.codecs.registry import DEFAULT_CODEC, load_codec
 from explorer.codecs.weights import Progress as DownloadProgress
-from explorer.core.audio import Clip, load_audio
-from explorer.core.device import resolve_device
+from explorer.core.audio import Clip
+from explorer.core.device import describe_device, resolve_device
 from explorer.core.edits import Edits
-from explorer.services.engine import Encoding, Engine, Progress
 from explorer.core.metrics import CodebookStats, Quality, codebook_stats, reconstruction_quality
+from explorer.core.types import FloatArray
+from explorer.services.engine import Encoding, Engine, Progress
 
 
 @dataclass(frozen=True)
@@ -37,7 +45,41 @@ def open_engine(choice: CodecChoice, download: DownloadProgress | None = None) -
     return Engine(load_codec(choice.name, resolve_device(choice.device), choice.weights, download))
 
 
-@dataclass
+class Engines:
+    """Loaded codecs by (name, device, weights), so switching back to one is instant.
+
+    Not thread-safe on purpose: one instance belongs to the one thread that runs its models (the
+    inference worker, the classroom tools' worker), so no model is ever run by two threads at once.
+    """
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple[str, str, str | None], Engine] = {}
+
+    def get(self, choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
+        key = (choice.name, choice.device, choice.weights)
+        if key not in self._engines:
+            self._engines[key] = open_engine(choice, download)
+        return self._engines[key]
+
+    def named(self, name: str, device: str) -> Engine:
+        """The codec ``name`` with its default weights on ``device``."""
+        return self.get(CodecChoice(name, device=device))
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """One encoding of one clip, as the worker hands it back."""
+
+    clip: Clip
+    """The clip that was encoded (the model takes the encoding only while this clip is open)."""
+    choice: CodecChoice
+    encoding: Encoding
+    stats: list[CodebookStats]
+    device: str
+    """The device the codec ran on, in words."""
+
+
+@dataclass(frozen=True)
 class Decoded:
     """One decode's result, all numpy: what the views show."""
 
@@ -47,50 +89,130 @@ class Decoded:
     seconds: float
 
 
-@dataclass
-class Session:
-    clip: Clip | None = None
-    path: Path | None = None
-    choice: CodecChoice = field(default_factory=CodecChoice)
-    encoding: Encoding | None = None
-    stats: list[CodebookStats] = field(default_factory=list)
-    edits: Edits = field(default_factory=Edits)
-    decoded: Decoded | None = None
-    engines: dict[tuple[str, str, str | None], Engine] = field(default_factory=dict)
+@dataclass(frozen=True)
+class OpenJob:
+    """Load ``path``, then encode it with ``choice``."""
 
-    def open(self, path: str | Path, progress: Progress | None = None) -> Clip:
-        self.clip = load_audio(path, progress)
-        self.path = Path(path)
-        self.encoding = None
-        self.decoded = None
-        return self.clip
+    path: Path
+    choice: CodecChoice
 
-    def engine(self, choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
-        key = (choice.name, choice.device, choice.weights)
-        if key not in self.engines:
-            self.engines[key] = open_engine(choice, download)
-        return self.engines[key]
 
-    def encode(self, choice: CodecChoice, progress: Progress | None = None, download: DownloadProgress | None = None) -> Encoding:
-        if self.clip is None:
-            raise ValueError("no clip open")
-        engine = self.engine(choice, download)
-        enc = engine.encode(self.clip, choice.codebooks, progress)
-        self.choice = choice
-        self.encoding = enc
-        self.stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
-        self.edits = Edits(seed=self.edits.seed)
-        return enc
+@dataclass(frozen=True)
+class EncodeJob:
+    clip: Clip
+    choice: CodecChoice
 
-    def decode(self, edits: Edits, progress: Progress | None = None, on_audio: Callable[[Clip], None] | None = None) -> Decoded:
-        """Decode under ``edits``; ``on_audio`` gets the audio before the metrics are computed."""
-        if self.encoding is None or self.clip is None:
-            raise ValueError("nothing encoded")
-        t = time.perf_counter()
-        out = self.engine(self.choice).decode(self.encoding, edits, progress)
-        seconds = time.perf_counter() - t
-        if on_audio is not None:
-            on_audio(out)
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """The player's stream: reconstructions are prepared at its rate and channel count off the GUI thread."""
+
+    rate: int
+    channels: int
+
+
+@dataclass(frozen=True, eq=False)
+class DecodeJob:
+    """Decode ``encoded`` under ``edits``, from ``playhead`` first; a snapshot of the model and the player.
+
+    ``heard`` is the reconstruction the player holds (``[channels, n]`` at the clip's rate; arrays
+    handed between threads are never written again): the span decoded from the playhead first is
+    written into a copy of it, so the rest of the clip keeps sounding until the whole decode is done.
+    """
+
+    encoded: Encoded
+    edits: Edits
+    playhead: float
+    submitted: float = field(default_factory=time.perf_counter)
+    output: OutputFormat | None = None
+    heard: FloatArray | None = None
+
+
+Job = OpenJob | EncodeJob | DecodeJob
+
+
+class SessionModel:
+    """The state of the open clip, owned by the GUI thread; each change is announced by an event."""
+
+    clip_opened = Signal(object)
+    """A new clip is open (the :class:`Clip`); its encoding follows."""
+    encoding_changed = Signal(object)
+    """A new :class:`Encoded` for the open clip; the edits were cleared just before."""
+    edits_changed = Signal(object)
+    """The edits (an :class:`Edits`) changed."""
+    reconstructed = Signal(object)
+    """A :class:`Decoded` of the current encoding under the current edits."""
+
+    def __init__(self) -> None:
+        self.path: Path | None = None
+        self.clip: Clip | None = None
+        self.encoded: Encoded | None = None
+        self.edits = Edits()
+        self.decoded: Decoded | None = None
+
+    @property
+    def encoding(self) -> Encoding | None:
+        return self.encoded.encoding if self.encoded is not None else None
+
+    def set_clip(self, path: Path, clip: Clip) -> None:
+        self.path, self.clip = path, clip
+        self.encoded, self.decoded = None, None
+        self.clip_opened.emit(clip)
+
+    def cleared(self) -> Edits:
+        """No edits, keeping the randomization seed (so a reset and a redo sound the same)."""
+        return Edits(seed=self.edits.seed)
+
+    def set_edits(self, edits: Edits) -> bool:
+        """Make ``edits`` the model's; False (and no event) when they are the same."""
+        if edits == self.edits:
+            return False
         self.edits = edits
-        self.decoded = Decoded(edits, out, reconstruction_quality(self.clip, out), seconds)
-        return self.decoded
+        self.edits_changed.emit(edits)
+        return True
+
+    def apply_encoded(self, result: Encoded) -> bool:
+        """Take a worker's encoding if it is of the open clip: the edits are cleared (silently) first."""
+        if result.clip is not self.clip:
+            return False
+        self.encoded, self.decoded = result, None
+        self.edits = self.cleared()
+        self.encoding_changed.emit(result)
+        return True
+
+    def current(self, job: DecodeJob) -> bool:
+        """Whether ``job`` still asks for what the model shows: its encoding, its edits."""
+        return job.encoded is self.encoded and job.edits == self.edits
+
+    def apply_decoded(self, job: DecodeJob, result: Decoded) -> bool:
+        """Take a worker's reconstruction if its job is still :meth:`current`."""
+        if not self.current(job):
+            return False
+        self.decoded = result
+        self.reconstructed.emit(result)
+        return True
+
+    def decode_job(self, playhead: float, output: OutputFormat | None = None, heard: FloatArray | None = None) -> DecodeJob | None:
+        """A frozen request for the current encoding under the current edits (None before one exists)."""
+        if self.encoded is None:
+            return None
+        return DecodeJob(self.encoded, self.edits, playhead, time.perf_counter(), output, heard)
+
+
+def decode(engine: Engine, job: DecodeJob, progress: Progress | None = None,
+           on_audio: Callable[[Clip], None] | None = None) -> Decoded:
+    """Run ``job`` on ``engine`` (the thread that owns it): the reconstruction, then its quality
+    against the clip; ``on_audio`` gets the audio before the metrics are computed."""
+    t = time.perf_counter()
+    out = engine.decode(job.encoded.encoding, job.edits, progress)
+    seconds = time.perf_counter() - t
+    if on_audio is not None:
+        on_audio(out)
+    return Decoded(job.edits, out, reconstruction_quality(job.encoded.clip, out), seconds)
+
+
+def encode(engine: Engine, job: EncodeJob, progress: Progress | None = None) -> Encoded:
+    """Run ``job`` on ``engine``: the codes and their statistics."""
+    enc = engine.encode(job.clip, job.choice.codebooks, progress)
+    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
+    return Encoded(job.clip, job.choice, enc, stats, describe_device(engine.codec.device))

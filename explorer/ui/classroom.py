@@ -1,19 +1,19 @@
 """Classroom tools in the window: the codec comparison dialog and the guided-experiments panel.
 
-Both run their work (core/compare.py, core/experiments.py) on a :class:`TaskThread` and only show
-results; sounds are played through the window's player, one key per codec or step.
+Both hand their work (services/compare.py, services/experiments.py) to the classroom menu, which
+runs it on the tools' one worker thread, and only show results; sounds are played through the
+window's player, one key per codec or step.
 """
 
 from __future__ import annotations
 
 import logging
-import traceback
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
-from PySide6.QtCore import Qt, QThread, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QComboBox, QDialog, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMessageBox,
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry
 from explorer.core.audio import Clip
-from explorer.services.compare import Compared, compare, parse_spec, write_csv
+from explorer.services.compare import Compared, write_csv
 from explorer.core.errors import ExplorerError
 from explorer.services.experiments import EXPERIMENTS, Experiment
 from explorer.core.output import write_bytes, write_text
@@ -32,26 +32,6 @@ from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)
 CHECKED, UNCHECKED = Qt.CheckState.Checked, Qt.CheckState.Unchecked
-
-
-class TaskThread(QThread):
-    """Run one callable off the GUI thread; its result or its error comes back by signal."""
-
-    done = Signal(object)
-    failed = Signal(str)
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        super().__init__()
-        self.fn = fn
-
-    def run(self) -> None:
-        try:
-            self.done.emit(self.fn())
-        except ExplorerError as exc:
-            self.failed.emit(str(exc))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, logged in full
-            log.error("%s", traceback.format_exc())
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
 
 
 def usable_codecs() -> list[str]:
@@ -80,13 +60,12 @@ def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[d
 class CompareDialog(QDialog):
     """Pick codecs, compare them on the open clip, play each with a key (A, B, C, ...), export."""
 
-    def __init__(self, parent: QWidget, clip: Clip, title: str, engine_for: Callable[[str], Any],
+    def __init__(self, parent: QWidget, clip: Clip, title: str, run: Callable[..., None],
                  play: Callable[[Clip], None]) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Compare codecs — {title}")
-        self.clip, self.title, self.engine_for, self.play = clip, title, engine_for, play
+        self.clip, self.title, self.run, self.play = clip, title, run, play
         self.results: list[Compared] = []
-        self.thread: TaskThread | None = None
         layout = QVBoxLayout(self)
         self.choices = QListWidget()
         for name in usable_codecs():
@@ -136,12 +115,7 @@ class CompareDialog(QDialog):
             return
         self.run_button.setEnabled(False)
         self.status.setText(f"Encoding and decoding with {', '.join(names)}…")
-        clip, engine_for = self.clip, self.engine_for
-        specs = [parse_spec(n) for n in names]
-        self.thread = TaskThread(lambda: compare([(engine_for(n), k) for n, k in specs], clip))
-        self.thread.done.connect(self._done)
-        self.thread.failed.connect(self._failed)
-        self.thread.start()
+        self.run(self.clip, names, self._done, self._failed)
 
     def _done(self, results: list[Compared]) -> None:
         self.results = results
@@ -226,12 +200,11 @@ class TokenStatsDialog(QDialog):
 class ExperimentsDock(QDockWidget):
     """Pick an experiment, run it on the open clip, read the narration, play each step (Enter or 1–9)."""
 
-    def __init__(self, run: Callable[[str], Experiment], play: Callable[[Clip], None]) -> None:
+    def __init__(self, run: Callable[..., None], play: Callable[[Clip], None]) -> None:
         super().__init__("Experiments")
         self.setObjectName("experiments")
         self.run_fn, self.play = run, play
         self.experiment: Experiment | None = None
-        self.thread: TaskThread | None = None
         body = QWidget()
         layout = QVBoxLayout(body)
         self.choice = QComboBox()
@@ -270,10 +243,7 @@ class ExperimentsDock(QDockWidget):
     def start(self, name: str) -> None:
         self.run_button.setEnabled(False)
         self.narration.setPlainText(f"Running “{EXPERIMENTS[name]}”…")
-        self.thread = TaskThread(lambda: self.run_fn(name))
-        self.thread.done.connect(self._done)
-        self.thread.failed.connect(self._failed)
-        self.thread.start()
+        self.run_fn(name, self._done, self._failed)
 
     def _done(self, exp: Experiment) -> None:
         self.experiment = exp

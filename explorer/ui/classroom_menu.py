@@ -1,12 +1,15 @@
 """The Classroom menu: compare codecs, token statistics, the experiments panel.
 
-The tools get their own codecs (never two threads on one model: the inference worker keeps its own),
-run on the open clip (the bundled speech clip when none is open) and play through the transport.
+The tools run on one :class:`ToolWorker` with its own codecs (never two threads on one model: the
+inference worker keeps its own), on the open clip (the bundled speech clip when none is open), and
+play through the transport. Each job is made on the GUI thread from values read there (the clip,
+the codec names, the device), so the worker never reads a widget.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from functools import partial
+from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
@@ -15,9 +18,10 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 from explorer.core.audio import Clip, load_audio
 from explorer.core.resources import resource
 from explorer.services import experiments
-from explorer.services.session import CodecChoice, open_engine
+from explorer.services.compare import Compared, compare_named, parse_spec
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
 from explorer.ui.grid_data import GridData
+from explorer.ui.tasks import ToolWorker
 
 
 class ClassroomMenu(QObject):
@@ -29,7 +33,7 @@ class ClassroomMenu(QObject):
         super().__init__(window)
         self.window = window
         self._clip, self._grid, self._codec, self._device, self.play = clip, grid, codec, device, play
-        self.engines: dict[str, Any] = {}
+        self.tools = ToolWorker()
         self.compare_dialog: CompareDialog | None = None
         self.token_dialog: TokenStatsDialog | None = None
         menu.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
@@ -41,11 +45,6 @@ class ClassroomMenu(QObject):
         toggle.setShortcut(QKeySequence("F9"))
         menu.addAction(toggle)
 
-    def engine(self, name: str) -> Any:
-        if name not in self.engines:
-            self.engines[name] = open_engine(CodecChoice(name, device=self._device()))
-        return self.engines[name]
-
     def current_clip(self) -> tuple[Clip, str]:
         """The open clip and its name; the bundled speech clip when none is open."""
         shown = self._clip()
@@ -56,7 +55,7 @@ class ClassroomMenu(QObject):
 
     def open_compare(self) -> CompareDialog:
         clip, title = self.current_clip()
-        self.compare_dialog = CompareDialog(self.window, clip, title, self.engine, self.play)
+        self.compare_dialog = CompareDialog(self.window, clip, title, self.run_compare, self.play)
         self.compare_dialog.show()
         return self.compare_dialog
 
@@ -69,8 +68,19 @@ class ClassroomMenu(QObject):
         self.token_dialog.show()
         return self.token_dialog
 
-    def run_experiment(self, name: str) -> experiments.Experiment:
-        """Run experiment ``name`` on the open clip with the chosen codec (worker thread)."""
+    def run_compare(self, clip: Clip, names: list[str], done: Callable[[list[Compared]], None],
+                    failed: Callable[[str], None]) -> None:
+        """Compare the codecs ``names`` (NAME or NAME@codebooks) on ``clip``, on the tools' worker."""
+        job = partial(compare_named, specs=[parse_spec(n) for n in names], device=self._device(), clip=clip)
+        self.tools.submit(job, done, failed)
+
+    def run_experiment(self, name: str, done: Callable[[experiments.Experiment], None],
+                       failed: Callable[[str], None]) -> None:
+        """Run experiment ``name`` on the open clip with the chosen codec, on the tools' worker."""
         clip, _ = self.current_clip()
         names = usable_codecs() if name == "frame-rates" else [self._codec()]
-        return experiments.run(name, [self.engine(n) for n in names], clip)
+        job = partial(experiments.run_named, name=name, codecs=names, device=self._device(), clip=clip)
+        self.tools.submit(job, done, failed)
+
+    def shutdown(self) -> None:
+        self.tools.shutdown()

@@ -1,7 +1,8 @@
 """The codebook panel: per codebook mute / solo / randomize, the keep-first-N slider and statistics.
 
-It edits an immutable :class:`Edits` value and announces each new one; setting it from the model
-blocks the widgets' own signals, so there are no feedback loops.
+It keeps no edits of its own: it shows the session model's (:meth:`CodebookPanel.show_edits`, on
+the model's ``edits_changed``, blocking the widgets' own signals so there are no feedback loops),
+and a click or a slider move hands the model a new immutable :class:`Edits`.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from PySide6.QtCore import QSignalBlocker, Qt, Signal
+from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
     QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from explorer.core.edits import Edits
+from explorer.services.session import SessionModel
 from explorer.ui.grid_data import GridData
 
 COLUMNS = ("#", "M", "S", "R", "carries", "kbps", "entropy", "used")
@@ -22,11 +24,9 @@ TOGGLES = {1: "mute", 2: "solo", 3: "randomize"}
 
 
 class CodebookPanel(QWidget):
-    edits_changed = Signal(object)
-
-    def __init__(self) -> None:
+    def __init__(self, model: SessionModel) -> None:
         super().__init__()
-        self.edits = Edits()
+        self.model = model
         self.grid: GridData | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -56,10 +56,10 @@ class CodebookPanel(QWidget):
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.keep.valueChanged.connect(self._keep_moved)
-        self.reset.clicked.connect(lambda: self.clear_edits(announce=True))
+        self.reset.clicked.connect(lambda: model.set_edits(model.cleared()))
         self.table.itemChanged.connect(self._toggled)
 
-    def show_grid(self, grid: GridData) -> None:
+    def show_grid(self, grid: GridData, edits: Edits) -> None:
         self.grid = grid
         n = grid.n_codebooks
         with QSignalBlocker(self.table), QSignalBlocker(self.keep):
@@ -82,19 +82,10 @@ class CodebookPanel(QWidget):
                     self.table.setItem(k, c, item)
             self.keep.setMaximum(n)
             self.keep.setValue(n)
-        self.clear_edits()
+        self.show_edits(edits)
 
-    def cleared(self) -> Edits:
-        """No edits, keeping the randomization seed (so a reset and a redo sound the same)."""
-        return Edits(seed=self.edits.seed)
-
-    def clear_edits(self, announce: bool = False) -> None:
-        """Clear every edit (see :meth:`cleared`); emit only when ``announce``."""
-        self.set_edits(self.cleared(), announce)
-
-    def set_edits(self, edits: Edits, announce: bool = False) -> None:
-        """Show ``edits`` (from the model); emit only when ``announce``."""
-        self.edits = edits
+    def show_edits(self, edits: Edits) -> None:
+        """Show ``edits`` (the model's) without announcing anything."""
         if self.grid is not None:
             n = self.grid.n_codebooks
             with QSignalBlocker(self.table), QSignalBlocker(self.keep):
@@ -104,13 +95,12 @@ class CodebookPanel(QWidget):
                         self.table.item(k, c).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                 self.keep.setValue(edits.keep or n)
             self.keep_label.setText(f"keep first: {edits.keep or 'all'}")
-        if announce:
-            self.edits_changed.emit(edits)
 
     def toggle(self, k: int, name: str) -> None:
-        """Flip codebook ``k`` in the ``mute``, ``solo`` or ``randomize`` set and announce it."""
-        current: frozenset[int] = getattr(self.edits, name)
-        self.set_edits(replace(self.edits, **{name: current ^ {k}}), announce=True)
+        """Flip codebook ``k`` in the model's ``mute``, ``solo`` or ``randomize`` set."""
+        edits = self.model.edits
+        current: frozenset[int] = getattr(edits, name)
+        self.model.set_edits(replace(edits, **{name: current ^ {k}}))
 
     def _toggled(self, item: QTableWidgetItem) -> None:
         if item.column() in TOGGLES:
@@ -118,4 +108,4 @@ class CodebookPanel(QWidget):
 
     def _keep_moved(self, value: int) -> None:
         n = self.grid.n_codebooks if self.grid else value
-        self.set_edits(replace(self.edits, keep=None if value >= n else value), announce=True)
+        self.model.set_edits(replace(self.model.edits, keep=None if value >= n else value))

@@ -1,6 +1,7 @@
 """Exports of what the window shows: the reconstruction (WAV/FLAC), the tokens (.npz), a picture (PNG).
 
-Every file is written by the output policy with the open clip as an input: a refusal (the clip
+Each export is of what the session model holds, so the tokens saved are those of the encoding shown,
+with the edits shown. Every file is written by the output policy with the open clip as an input: a refusal (the clip
 itself, a folder…) or a failure is shown in a dialog and any existing file is left untouched.
 """
 
@@ -13,42 +14,40 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from explorer.core.audio import save_audio
-from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
 from explorer.core.output import output_file
 from explorer.core.tokens import save_tokens
-from explorer.services.session import Decoded, Session
+from explorer.services.session import SessionModel
 
 
 class Exports(QObject):
     message = Signal(str, int)
 
-    def __init__(self, window: QWidget, session: Session, codec: Callable[[], str], edits: Callable[[], Edits],
-                 decoded: Callable[[], Decoded | None]) -> None:
+    def __init__(self, window: QWidget, model: SessionModel) -> None:
         super().__init__(window)
-        self.window, self.session = window, session
-        self._codec, self._edits, self._decoded = codec, edits, decoded
+        self.window, self.model = window, model
 
     def _target(self, title: str, suffix: str, filt: str) -> Path | None:
-        stem = self.session.path.stem if self.session.path else "clip"
-        path, _ = QFileDialog.getSaveFileName(self.window, title, str(Path.home() / f"{stem}-{self._codec()}{suffix}"), filt)
+        stem = self.model.path.stem if self.model.path else "clip"
+        codec = self.model.encoded.choice.name if self.model.encoded else "codec"
+        path, _ = QFileDialog.getSaveFileName(self.window, title, str(Path.home() / f"{stem}-{codec}{suffix}"), filt)
         return Path(path) if path else None
 
     def export_wav(self, path: Path | None = None) -> None:
-        decoded = self._decoded()
+        decoded = self.model.decoded
         if decoded is None:
             return
         path = path or self._target("Export reconstruction", ".wav", "WAV (*.wav);;FLAC (*.flac)")
         if path:
-            self._export(path, lambda: save_audio(path, decoded.clip, inputs=[self.session.path]))
+            self._export(path, lambda: save_audio(path, decoded.clip, inputs=[self.model.path]))
 
     def export_tokens(self, path: Path | None = None) -> None:
-        enc = self.session.encoding
+        enc, edits = self.model.encoding, self.model.edits
         if enc is None:
             return
         path = path or self._target("Export tokens", ".npz", "Tokens (*.npz)")
         if path:
-            self._export(path, lambda: save_tokens(path, enc.codes, enc.meta(self._edits()), inputs=[self.session.path]))
+            self._export(path, lambda: save_tokens(path, enc.codes, enc.meta(edits), inputs=[self.model.path]))
 
     def export_png(self, path: Path | None = None) -> None:
         path = path or self._target("Export picture", ".png", "PNG (*.png)")
@@ -57,7 +56,7 @@ class Exports(QObject):
 
     def save_screenshot(self, path: Path) -> None:
         """Save the window as a PNG by the output policy (never onto the open clip)."""
-        with output_file(path, [self.session.path]) as tmp:
+        with output_file(path, [self.model.path]) as tmp:
             if not self.window.grab().save(str(tmp), "PNG"):
                 raise ExplorerError(f"Could not write '{path}': the picture could not be encoded.")
 

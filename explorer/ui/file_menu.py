@@ -1,6 +1,7 @@
 """The File menu: open (a dialog, or the last ten clips, newest first), export, quit.
 
-The recent files are kept in the ``files`` settings group.
+The recent files are kept in the ``files`` settings group. A file dropped on the window is opened
+too (the menu filters the window's drag-and-drop events).
 """
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ from __future__ import annotations
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtCore import QEvent, QObject, QSettings, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu
 
 from explorer.ui.exports import Exports
@@ -32,6 +33,19 @@ class FileMenu(QMenu):
         self.addAction("Export &picture (PNG)…", exports.export_png)
         self.addSeparator()
         self.addAction("&Quit", QKeySequence.StandardKey.Quit, window.close)
+        window.setAcceptDrops(True)
+        window.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Accept files dragged over the window; open the first one dropped."""
+        if isinstance(event, QDragEnterEvent):
+            if event.mimeData().hasUrls():
+                event.acceptProposedAction()
+                return True
+        elif isinstance(event, QDropEvent) and event.type() == QEvent.Type.Drop and event.mimeData().urls():
+            self.open_requested.emit(event.mimeData().urls()[0].toLocalFile())
+            return True
+        return super().eventFilter(watched, event)
 
     def choose_file(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.parentWidget(), "Open audio", str(Path.home()), AUDIO_FILTER)

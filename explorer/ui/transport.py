@@ -36,6 +36,8 @@ class Transport(QWidget):
         self.player = Player()
         self.original: Clip | None = None
         self.reconstruction: np.ndarray | None = None
+        """The reconstruction heard (``[channels, n]`` at the clip's rate), as the worker sent it."""
+        self._prepared: tuple[np.ndarray | None, tuple[int, int] | None] = (None, None)
         self.foreign_audio = False
         """A classroom tool's clip is loaded instead of the file view's tracks."""
         self.playback_reason = ""
@@ -68,18 +70,24 @@ class Transport(QWidget):
     def load(self, clip: Clip) -> None:
         """The file view's original; its reconstruction follows by :meth:`set_reconstruction`."""
         self.original, self.reconstruction = clip, None
+        self._prepared = (None, None)
         self.player.load(clip.samples, clip.sample_rate)
         self.foreign_audio = False
 
-    def set_reconstruction(self, samples: np.ndarray) -> None:
+    def set_reconstruction(self, samples: np.ndarray, prepared: np.ndarray | None = None,
+                           made_for: tuple[int, int] | None = None) -> None:
+        """A new reconstruction (``prepared`` for the player's format ``made_for`` by the worker)."""
         self.reconstruction = samples
+        self._prepared = (prepared, made_for)
         if not self.foreign_audio:
-            self.player.set_reconstruction(samples)
+            self.player.set_reconstruction(samples, prepared, made_for)
 
-    def splice(self, at: int, samples: np.ndarray) -> None:
-        """The part of a new reconstruction decoded from the playhead first."""
-        if not self.foreign_audio:
-            self.player.splice_reconstruction(at, samples)
+    @property
+    def heard(self) -> np.ndarray | None:
+        """The file view's reconstruction as heard now (the original until the first one arrives)."""
+        if self.reconstruction is not None:
+            return self.reconstruction
+        return self.original.samples if self.original is not None else None
 
     def play_clip(self, clip: Clip) -> None:
         """Play a clip from a classroom tool (the file view's tracks come back on the next play)."""
@@ -96,7 +104,7 @@ class Transport(QWidget):
         if self.foreign_audio and self.original is not None:
             self.player.load(self.original.samples, self.original.sample_rate)
             if self.reconstruction is not None:
-                self.player.set_reconstruction(self.reconstruction)
+                self.player.set_reconstruction(self.reconstruction, *self._prepared)
             self._ab_toggled(self.ab_button.isChecked())
         self.foreign_audio = False
 

@@ -2,10 +2,12 @@
 codec bar, live bar, file view, codebook panel, transport, metrics line, exports, File, Classroom and
 Help menus, presentation mode, the autosaved session) and keeps the session's results.
 
-The window draws; the :class:`InferenceWorker` computes; the :class:`Player` plays. Edits go from
-the panel to the worker as immutable requests (newest wins) and come back as numpy audio, swapped
-into the player at the playhead (decode-from-playhead-first, then the rest). A 30 Hz timer moves
-the playhead; text refreshes once a second.
+The :class:`SessionModel` holds the state (clip, encoding, edits, reconstruction) on the GUI thread;
+the :class:`InferenceWorker` computes; the :class:`Player` plays. An edit goes from the panel to
+the model, whose ``edits_changed`` marks the views and sends the worker a frozen :class:`DecodeJob`
+(newest wins). Results come back as values and are taken only if they still match the model: the
+sound first (the span from the playhead, then the whole reconstruction, prepared at the player's
+rate by the worker), then the figures. A 30 Hz timer moves the playhead; text refreshes once a second.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
 from explorer.core.resources import resource
 from explorer.core.session_file import session_json
-from explorer.services.session import CodecChoice, Decoded, Session
+from explorer.services.session import (
+    CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel,
+)
 from explorer.ui.classroom_menu import ClassroomMenu
 from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.codec_bar import CodecBar
@@ -45,7 +49,7 @@ from explorer.ui.session_store import SessionStore
 from explorer.ui.settings_schema import migrate
 from explorer.ui.time_panel import TimePanel
 from explorer.ui.transport import Transport
-from explorer.ui.worker import DecodeRequest, EncodeRequest, InferenceWorker, OpenRequest, Spectra
+from explorer.ui.worker import InferenceWorker, Spectra
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +66,10 @@ class MainWindow(QMainWindow):
         self.headless = headless
         self.setWindowTitle("Codec Explorer")
         self.settings = settings or QSettings("codec-explorer", "Codec Explorer")
-        self.session = Session()
-        self.worker = InferenceWorker(self.session)
+        self.model = SessionModel()
+        self.worker = InferenceWorker()
         self.grid: GridData | None = None
-        self.decoded: Decoded | None = None
+        """The current encoding as the views draw it."""
         self.edit_clock: float | None = None
         self.edit_to_sound_ms: float | None = None
         self.pending_edits: Edits | None = None
@@ -99,7 +103,7 @@ class MainWindow(QMainWindow):
         self.file_view = TimePanel()
         self.views = self.file_view.views
         self.live_views = LiveViews()
-        self.panel = CodebookPanel()
+        self.panel = CodebookPanel(self.model)
         self.stack = QStackedWidget()
         self.stack.addWidget(self.file_view)
         self.stack.addWidget(self.live_views)
@@ -126,12 +130,10 @@ class MainWindow(QMainWindow):
         self.overlay = ShortcutOverlay(self)
         self._build_menus()
         self.store = SessionStore(self.settings, self._snapshot, self)
-        self.setAcceptDrops(True)
         self.resize(1500, 900)
 
     def _build_menus(self) -> None:
-        self.exports = Exports(self, self.session, lambda: self.codec_bar.codec, lambda: self.panel.edits,
-                               lambda: self.decoded)
+        self.exports = Exports(self, self.model)
         self.file_menu = FileMenu(self, self.exports)
         self.menuBar().addMenu(self.file_menu)
         t = self.menuBar().addMenu("&Classroom")
@@ -147,7 +149,7 @@ class MainWindow(QMainWindow):
         w = self.worker
         w.opened.connect(self._on_opened)
         w.encoded.connect(self._on_encoded)
-        w.partial.connect(self._on_partial)
+        w.sound.connect(self._on_sound)
         w.decoded.connect(self._on_decoded)
         w.progress.connect(self.progress.show_progress)
         w.failed.connect(self._on_failed)
@@ -155,7 +157,7 @@ class MainWindow(QMainWindow):
         for source in (self.transport, self.exports, self.classroom, self.help):
             source.message.connect(self.statusBar().showMessage)
         self.codec_bar.encode_requested.connect(self._encode)
-        self.panel.edits_changed.connect(self._edits_changed)
+        self.model.edits_changed.connect(self._edits_changed)
         self.views.seek_requested.connect(self.transport.seek)
         self.views.occurrences_shown.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.views.wave.sigXRangeChanged.connect(lambda *_: self.store.changed())
@@ -167,7 +169,7 @@ class MainWindow(QMainWindow):
         self.live_bar.ended.connect(self._live_ended)
         for key, fn in (("Ctrl+L", self.live_bar.live_button.toggle), ("Space", self.transport.toggle_play),
                         ("S", self.transport.stop), ("A", self.transport.ab_button.toggle),
-                        ("R", lambda: self.panel.clear_edits(announce=True))):
+                        ("R", lambda: self.model.set_edits(self.model.cleared()))):
             QShortcut(QKeySequence(key), self, activated=fn)
         for k in range(9):
             QShortcut(QKeySequence(str(k + 1)), self, activated=lambda k=k: self.mute_key(k))
@@ -194,11 +196,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ the session
     def _snapshot(self) -> str | None:
         """The session as autosaved (None while there is none to save)."""
-        if self.session.path is None or self.live_bar.live is not None:
+        if self.model.path is None or self.live_bar.live is not None:
             return None
         lo, hi = self.views.wave.viewRange()[0]
         grid = self.grid
-        return session_json(self.session.path, self.panel.edits, (lo, hi), self.file_view.spectrogram,
+        return session_json(self.model.path, self.model.edits, (lo, hi), self.file_view.spectrogram,
                             grid.info.name if grid else None, grid.n_codebooks if grid else None)
 
     def saved_session(self) -> Path | None:
@@ -216,26 +218,40 @@ class MainWindow(QMainWindow):
         self.file_menu.add_recent(path)
         self.file_menu.save_state(self.settings)
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
-        self.worker.submit(OpenRequest(Path(path), self.codec_bar.choice()))
+        self.worker.submit(OpenJob(Path(path), self.codec_bar.choice()))
 
     def _open_clip(self) -> tuple[Clip, str] | None:
         clip = self.transport.original
         if clip is None:
             return None
-        return clip, self.session.path.name if self.session.path else "clip"
+        return clip, self.model.path.name if self.model.path else "clip"
+
+    @property
+    def decoded(self) -> Decoded | None:
+        """The reconstruction shown (the model's)."""
+        return self.model.decoded
 
     def _encode(self, choice: CodecChoice | None = None) -> None:
-        if self.transport.original is None:
+        if self.model.clip is None:
             return
-        self.worker.submit(EncodeRequest(choice or self.codec_bar.choice()))
+        self.worker.submit(EncodeJob(self.model.clip, choice or self.codec_bar.choice()))
 
     def _edits_changed(self, edits: Edits) -> None:
+        self.panel.show_edits(edits)
         if self.live_bar.set_edits(edits):
             return
         self.views.mark_edits(edits)
         self.store.changed()
-        self.edit_clock = time.perf_counter()
-        self.worker.submit(DecodeRequest(edits, self.player.seconds, self.edit_clock))
+        job = self._decode()
+        if job is not None:
+            self.edit_clock = job.submitted
+
+    def _decode(self) -> DecodeJob | None:
+        """Ask the worker for the model's encoding under its edits, from the playhead first."""
+        job = self.model.decode_job(self.player.seconds, OutputFormat(*self.player.format), self.transport.heard)
+        if job is not None:
+            self.worker.submit(job)
+        return job
 
     def mute_key(self, k: int) -> None:
         """Keys 1-9: toggle muting codebook ``k`` (if the codec has it)."""
@@ -245,7 +261,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ live mode
     def _start_live(self) -> None:
         self.transport.stop()
-        self.live_bar.start(self.codec_bar.choice(), self.transport.output_device(), self.panel.cleared())
+        self.live_bar.start(self.codec_bar.choice(), self.transport.output_device(), self.model.cleared())
 
     def _live_running(self, running: bool) -> None:
         for w in (self.codec_bar, self.file_menu.open_action):
@@ -254,13 +270,16 @@ class MainWindow(QMainWindow):
     def _live_started(self, info: Any, n: int, hop: int) -> None:
         self.live_views.start(info, n, hop)
         self.stack.setCurrentWidget(self.live_views)
-        self.panel.show_grid(GridData.live(info, n))
+        self.panel.show_grid(GridData.live(info, n), self.model.cleared())
+        self.model.set_edits(self.model.cleared())
         self.statusBar().showMessage(f"Live: {info.name}. Speak; mute or solo codebooks in the panel.", 5000)
 
     def _live_ended(self, reason: str, folder: Any, problem: bool) -> None:
         self.stack.setCurrentIndex(0)
         if self.grid is not None:
-            self.panel.show_grid(self.grid)
+            self.panel.show_grid(self.grid, self.model.edits)
+            if not self.model.set_edits(self.model.cleared()):
+                self._edits_changed(self.model.edits)  # live mode had them: the file view's sound follows them again
         message = reason
         if folder is not None:
             message += f" Take saved in {folder}; opening it."
@@ -270,47 +289,48 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Live mode", message)
 
     # ------------------------------------------------------------ worker results
-    def _on_opened(self, clip: Clip, spectra: Spectra) -> None:
-        self.decoded = None
+    def _on_opened(self, job: OpenJob, clip: Clip, spectra: Spectra) -> None:
+        self.model.set_clip(job.path, clip)
         self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.transport.load(clip)
-        name = self.session.path.name if self.session.path else "clip"
+        name = job.path.name
         self.setWindowTitle(f"Codec Explorer — {name}")
         notes = "; ".join(clip.notes)
         self.statusBar().showMessage(f"{name}: {clip.duration:.2f} s, {clip.sample_rate} Hz, {clip.channels} ch" + (f" ({notes})" if notes else ""))
 
-    def _on_encoded(self, grid: GridData, device: str) -> None:
+    def _on_encoded(self, job: EncodeJob, encoded: Encoded, grid: GridData) -> None:
+        if not self.model.apply_encoded(encoded):
+            return  # of a clip no longer open
         # the loaded model's many long-lived objects need no more cycle collection: without this a
         # full collection can pause the GUI thread for over 100 ms (measured in the stress test)
         gc.freeze()
         self.grid = grid
-        self.codec_bar.show_device(device)
-        self.views.show_grid(grid, Edits())
-        self.panel.show_grid(grid)
-        if self.pending_edits is not None:
-            edits, self.pending_edits = self.pending_edits, None
+        self.codec_bar.show_device(encoded.device)
+        self.views.show_grid(grid, self.model.edits)
+        self.panel.show_grid(grid, self.model.edits)
+        edits, self.pending_edits = self.pending_edits, None
+        if grid.notes:
+            self.statusBar().showMessage("converted: " + "; ".join(grid.notes), 8000)
+        self.store.changed()
+        if edits is not None:
             try:
                 edits.check(grid.n_codebooks)
             except ExplorerError as exc:
                 self._on_failed("Edits not applied", str(exc))
-                return
-            self.panel.set_edits(edits, announce=True)
-        if grid.notes:
-            self.statusBar().showMessage("converted: " + "; ".join(grid.notes), 8000)
-        self.store.changed()
+                edits = None
+        if edits is None or not self.model.set_edits(edits):
+            self._decode()
 
-    def _on_partial(self, request: DecodeRequest, at: int, samples: np.ndarray) -> None:
-        if request.edits != self.panel.edits:
+    def _on_sound(self, job: DecodeJob, samples: np.ndarray, prepared: np.ndarray | None) -> None:
+        if not self.model.current(job):
             return
-        self.transport.splice(at, samples)
-        self._note_sound(request)
+        made_for = (job.output.rate, job.output.channels) if job.output else None
+        self.transport.set_reconstruction(samples, prepared, made_for)
+        self._note_sound(job)
 
-    def _on_decoded(self, request: DecodeRequest, decoded: Decoded, spectra: Spectra) -> None:
-        if request.edits != self.panel.edits:
+    def _on_decoded(self, job: DecodeJob, decoded: Decoded, spectra: Spectra) -> None:
+        if not self.model.apply_decoded(job, decoded):
             return
-        self.decoded = decoded
-        self.transport.set_reconstruction(decoded.clip.samples)
-        self._note_sound(request)
         self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate, spectra)
         if self.pending_view is not None:
             self.views.wave.setXRange(*self.pending_view, padding=0)
@@ -324,9 +344,9 @@ class MainWindow(QMainWindow):
             self.metrics.show_figures(decoded, self.grid, self.edit_to_sound_ms)
         self.reconstruction_ready.emit()
 
-    def _note_sound(self, request: DecodeRequest) -> None:
-        if self.edit_clock is not None and request.submitted == self.edit_clock:
-            self.edit_to_sound_ms = 1000 * (time.perf_counter() - request.submitted)
+    def _note_sound(self, job: DecodeJob) -> None:
+        if self.edit_clock is not None and job.submitted == self.edit_clock:
+            self.edit_to_sound_ms = 1000 * (time.perf_counter() - job.submitted)
             self.edit_clock = None
 
     def _on_failed(self, title: str, message: str) -> None:
@@ -341,7 +361,7 @@ class MainWindow(QMainWindow):
     def _tick(self) -> None:
         if self.live_bar.live is not None:
             self.live_views.draw()
-        elif self.player.tracks:
+        elif self.player.has_tracks:
             self.views.set_playhead(self.player.seconds)
 
     # ------------------------------------------------------------ classroom
@@ -356,7 +376,7 @@ class MainWindow(QMainWindow):
         self.transport.rewind()
         self.overlay.hide()
         if self.grid is not None:
-            self.panel.clear_edits(announce=True)
+            self.model.set_edits(self.model.cleared())
         self.statusBar().showMessage("Demo reset: no edits, back to the start.", 4000)
 
     # ------------------------------------------------------------ Qt events
@@ -365,15 +385,6 @@ class MainWindow(QMainWindow):
         if self.overlay.isVisible():
             self.overlay.place()
 
-    def dragEnterEvent(self, event: Any) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: Any) -> None:
-        urls = event.mimeData().urls()
-        if urls:
-            self.open_file(urls[0].toLocalFile())
-
     def closeEvent(self, event: Any) -> None:
         self.store.save()
         self.save_state()
@@ -381,5 +392,6 @@ class MainWindow(QMainWindow):
         self.live_bar.wait_until_saved()
         self.player.close()
         self.worker.shutdown()
+        self.classroom.shutdown()
         super().closeEvent(event)
 

@@ -1,55 +1,43 @@
-"""The one inference worker: a thread that runs session work, newest request wins.
+"""The one inference worker: a thread that runs the session's jobs, newest request wins.
 
-Requests are frozen objects. A decode request replaces any decode still waiting, and the decode
-in flight is cancelled (through the engine's progress callback) as soon as a newer one arrives, so
-a burst of edits costs one decode. Results and errors go back to the GUI thread by Qt signal, as
-numpy arrays and plain data; torch tensors never leave the worker.
+Jobs are frozen snapshots (:mod:`explorer.services.session`): the worker never reads the model or
+a widget. A decode job replaces any decode still waiting, and the decode in flight is cancelled
+(through the engine's progress callback) as soon as a newer one arrives, so a burst of edits costs
+one decode. Results and errors go back to the GUI thread by Qt signal, as values (numpy arrays and
+plain data; torch tensors never leave the worker); the model takes them only if they still match.
+
+A decode's sound goes out before its figures: the span from the playhead first (written into a
+copy of what the player holds), then the whole reconstruction once, both already prepared at the
+player's rate and channels here, off the GUI thread. Loaded codecs stay in this thread's own
+:class:`Engines`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 import traceback
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import QThread, Signal
 
-from explorer.core.edits import Edits
+from explorer.audio_io.playback import prepare
+from explorer.core.audio import Clip, load_audio
 from explorer.core.errors import CancelledError, ExplorerError
-from explorer.services.session import CodecChoice, Session
 from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import FloatArray
+from explorer.services import session
+from explorer.services.session import DecodeJob, EncodeJob, Engines, Job, OpenJob
+from explorer.ui.grid_data import GridData
 
 log = logging.getLogger(__name__)
 
 FIRST_SPAN_SECONDS = 1.0
 """How much audio from the playhead is decoded (and heard) before the rest of the clip."""
-
-
-@dataclass(frozen=True)
-class OpenRequest:
-    path: Path
-    choice: CodecChoice
-
-
-@dataclass(frozen=True)
-class EncodeRequest:
-    choice: CodecChoice
-
-
-@dataclass(frozen=True)
-class DecodeRequest:
-    edits: Edits
-    playhead: float
-    submitted: float
-
-
-Request = OpenRequest | EncodeRequest | DecodeRequest
+SPAN_FIRST_AFTER = 8.0
+"""Clips longer than this (seconds) are decoded from the playhead first even when it is at 0."""
 
 
 @dataclass(frozen=True)
@@ -62,31 +50,31 @@ class Spectra:
 
 
 class InferenceWorker(QThread):
-    """Runs requests against ``session`` one at a time, off the GUI thread."""
+    """Runs jobs one at a time, off the GUI thread."""
 
-    opened = Signal(object, object)  # Clip, Spectra
-    encoded = Signal(object, object)  # Encoding view (GridData), device label
-    partial = Signal(object, int, object)  # request, first sample, samples
-    decoded = Signal(object, object, object)  # request, Decoded, Spectra
+    opened = Signal(object, object, object)  # OpenJob, Clip, Spectra
+    encoded = Signal(object, object, object)  # job, Encoded, GridData
+    sound = Signal(object, object, object)  # DecodeJob, samples [channels, n] at the clip's rate, prepared or None
+    decoded = Signal(object, object, object)  # DecodeJob, Decoded, Spectra
     progress = Signal(float, str)
     failed = Signal(str, str)  # title, message
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.session = session
+        self.engines = Engines()
+        """This thread's codecs: only :meth:`run` uses them."""
         self._cv = threading.Condition()
-        self._queue: list[Request] = []
+        self._queue: list[Job] = []
         self._stop = False
         self.cancel_requested = False
+        self._original: tuple[Clip | None, FloatArray] = (None, np.zeros((0, 0), np.float32))
 
     # ------------------------------------------------------------ GUI thread
-    def submit(self, request: Request) -> None:
+    def submit(self, job: Job) -> None:
+        """Queue ``job``, replacing a waiting one of its kind (newest wins)."""
         with self._cv:
-            if isinstance(request, DecodeRequest):
-                self._queue = [r for r in self._queue if not isinstance(r, DecodeRequest)]
-            else:
-                self._queue = [r for r in self._queue if type(r) is not type(request)]
-            self._queue.append(request)
+            self._queue = [r for r in self._queue if type(r) is not type(job)]
+            self._queue.append(job)
             self._cv.notify()
 
     def cancel(self) -> None:
@@ -100,12 +88,10 @@ class InferenceWorker(QThread):
         self.cancel_requested = True
         self.wait(10000)
 
-    _original_spec: FloatArray = np.zeros((0, 0), np.float32)
-
     # ------------------------------------------------------------ worker thread
     def _newer_waiting(self) -> bool:
         with self._cv:
-            return any(isinstance(r, DecodeRequest) for r in self._queue)
+            return any(isinstance(r, DecodeJob) for r in self._queue)
 
     def _progress(self, cancel_on_newer: bool) -> Any:
         def report(fraction: float, what: str) -> bool:
@@ -123,10 +109,10 @@ class InferenceWorker(QThread):
                     self._cv.wait()
                 if self._stop:
                     return
-                request = self._queue.pop(0)
+                job = self._queue.pop(0)
             self.cancel_requested = False
             try:
-                self._handle(request)
+                self._handle(job)
             except CancelledError:
                 self.progress.emit(1.0, "Cancelled")
             except ExplorerError as exc:
@@ -135,36 +121,46 @@ class InferenceWorker(QThread):
                 log.error("worker failed:\n%s", traceback.format_exc())
                 self.failed.emit("Unexpected error", f"{type(exc).__name__}: {exc}")
 
-    def _handle(self, request: Request) -> None:
-        s = self.session
-        if isinstance(request, OpenRequest):
-            clip = s.open(request.path, self._progress(False))
-            self._original_spec = spectrogram_db(clip.samples, clip.sample_rate)
-            self.opened.emit(clip, Spectra(self._original_spec, None, None))
-            request = EncodeRequest(request.choice)
-        if isinstance(request, EncodeRequest):
-            if s.clip is None:
-                return
-            enc = s.encode(request.choice, self._progress(False), self._download_progress)
-            engine = s.engine(request.choice)
-            from explorer.core.device import describe_device
-            from explorer.ui.grid_data import GridData
+    def _handle(self, job: Job) -> None:
+        if isinstance(job, OpenJob):
+            clip = load_audio(job.path, self._progress(False))
+            self.opened.emit(job, clip, Spectra(self._original_spectrum(clip), None, None))
+            job = EncodeJob(clip, job.choice)
+        if isinstance(job, EncodeJob):
+            engine = self.engines.get(job.choice, self._download_progress)
+            encoded = session.encode(engine, job, self._progress(False))
+            self.encoded.emit(job, encoded, GridData.of(encoded.encoding, encoded.stats))
+        elif isinstance(job, DecodeJob):
+            self._decode(job)
 
-            self.encoded.emit(GridData.of(enc, s.stats), describe_device(engine.codec.device))
-            request = DecodeRequest(s.edits, 0.0, time.perf_counter())
-        if isinstance(request, DecodeRequest):
-            if s.encoding is None:
+    def _decode(self, job: DecodeJob) -> None:
+        engine = self.engines.get(job.encoded.choice)
+        enc = job.encoded.encoding
+        if job.heard is not None and (job.playhead > 0 or enc.duration > SPAN_FIRST_AFTER):
+            at, samples = engine.decode_span(enc, job.edits, job.playhead, FIRST_SPAN_SECONDS)
+            if self._newer_waiting():
                 return
-            engine = s.engine(s.choice)
-            if request.playhead > 0 or s.encoding.duration > 8:
-                at, samples = engine.decode_span(s.encoding, request.edits, request.playhead, FIRST_SPAN_SECONDS)
-                if self._newer_waiting():
-                    return
-                self.partial.emit(request, at, samples)
-            decoded = s.decode(request.edits, self._progress(True), lambda clip: self.partial.emit(request, 0, clip.samples))
-            recon = spectrogram_db(decoded.clip.samples, decoded.clip.sample_rate)
-            n = min(len(recon), len(self._original_spec))
-            self.decoded.emit(request, decoded, Spectra(self._original_spec, recon, recon[:n] - self._original_spec[:n]))
+            merged = job.heard.copy()
+            end = min(merged.shape[1], at + samples.shape[1])
+            merged[:, at:end] = samples[: merged.shape[0], : end - at]
+            self._send(job, merged)
+        decoded = session.decode(engine, job, self._progress(True), lambda clip: self._send(job, clip.samples))
+        recon = spectrogram_db(decoded.clip.samples, decoded.clip.sample_rate)
+        original = self._original_spectrum(job.encoded.clip)
+        n = min(len(recon), len(original))
+        self.decoded.emit(job, decoded, Spectra(original, recon, recon[:n] - original[:n]))
+
+    def _send(self, job: DecodeJob, samples: FloatArray) -> None:
+        """The sound of ``job``, prepared for the player's stream when the job says what that is."""
+        out = job.output
+        ready = prepare(samples, job.encoded.clip.sample_rate, out.rate, out.channels) if out else None
+        self.sound.emit(job, samples, ready)
+
+    def _original_spectrum(self, clip: Clip) -> FloatArray:
+        """The open clip's spectrogram, computed once per clip."""
+        if self._original[0] is not clip:
+            self._original = (clip, spectrogram_db(clip.samples, clip.sample_rate))
+        return self._original[1]
 
     def _download_progress(self, done: int, total: int) -> bool:
         self.progress.emit(done / total if total else 0.0, "Downloading weights")

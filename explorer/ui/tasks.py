@@ -1,0 +1,87 @@
+"""The classroom tools' worker: one thread that runs their jobs in turn, with its own codecs.
+
+A job is a plain function of this thread's :class:`Engines` and of values the GUI thread read when
+it submitted the job (the clip, the codec names, the device): it never reads a widget or the
+session model. The comparison dialog and the experiments panel share this one thread, so no two
+threads ever run one model. A job's result or error comes back by signal to the callbacks given
+with it, on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import traceback
+from typing import Any, Callable
+
+from PySide6.QtCore import QThread, Signal
+
+from explorer.core.errors import ExplorerError
+from explorer.services.session import Engines
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[Engines], Any]
+
+
+class ToolWorker(QThread):
+    """Runs submitted jobs one after another on one thread."""
+
+    _done = Signal(int, object)
+    _failed = Signal(int, str)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engines = Engines()
+        """This thread's codecs: only :meth:`run` uses them."""
+        self._cv = threading.Condition()
+        self._queue: list[tuple[int, Job]] = []
+        self._stop = False
+        self._ids = itertools.count()
+        self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
+        self._done.connect(self._finish)
+        self._failed.connect(self._fail)
+
+    # ------------------------------------------------------------ GUI thread
+    def submit(self, job: Job, done: Callable[[Any], None], failed: Callable[[str], None]) -> None:
+        """Run ``job`` after those already waiting; ``done(result)`` or ``failed(message)`` follows."""
+        key = next(self._ids)
+        self._callbacks[key] = (done, failed)
+        with self._cv:
+            self._queue.append((key, job))
+            self._cv.notify()
+        if not self.isRunning():
+            self.start()
+
+    def shutdown(self) -> None:
+        with self._cv:
+            self._stop = True
+            self._queue.clear()
+            self._cv.notify()
+        self.wait(30000)
+
+    def _finish(self, key: int, result: Any) -> None:
+        done, _ = self._callbacks.pop(key)
+        done(result)
+
+    def _fail(self, key: int, message: str) -> None:
+        _, failed = self._callbacks.pop(key)
+        failed(message)
+
+    # ------------------------------------------------------------ worker thread
+    def run(self) -> None:
+        while True:
+            with self._cv:
+                while not self._queue and not self._stop:
+                    self._cv.wait()
+                if self._stop:
+                    return
+                key, job = self._queue.pop(0)
+            try:
+                self._done.emit(key, job(self.engines))
+            except ExplorerError as exc:
+                self._failed.emit(key, str(exc))
+            except Exception as exc:  # noqa: BLE001 - shown to the user, logged in full
+                log.error("%s", traceback.format_exc())
+                self._failed.emit(key, f"{type(exc).__name__}: {exc}")
