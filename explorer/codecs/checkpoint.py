@@ -21,12 +21,12 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import numpy as np
 import torch
 
-from explorer.codecs.weights import reason
+from explorer.codecs.weights import load_state, reason
 from explorer.core.errors import WeightsError
 
 CHUNK = 1 << 20
@@ -335,3 +335,35 @@ def describe(value: object) -> str:
         return "a bare tensor"
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+M = TypeVar("M", bound=torch.nn.Module)
+
+
+def load_model(codec: str, path: Path, build: Callable[[], M], device: torch.device,
+               unwrap: Callable[[object], object] = lambda state: state) -> tuple[M, dict[str, str]]:
+    """Every family's load sequence: read the checkpoint, build the architecture, check the state
+    against it and load it (:func:`load_checked`), move it to ``device`` for inference.
+
+    Parameters
+    ----------
+    codec : str
+        The codec's name, for messages.
+    path : Path
+        The checkpoint file.
+    build : callable
+        Makes the bare architecture.
+    device : torch.device
+        Where the model runs.
+    unwrap : callable
+        Takes the model's state out of what the file holds (DAC keeps it under ``state_dict``).
+
+    Returns
+    -------
+    (model, identity)
+        The model in eval mode on ``device``, and :func:`weights_id` of ``path``.
+    """
+    state = unwrap(load_state(path, codec))  # a file that is no checkpoint is refused before any build
+    model = build()
+    load_checked(model, state, codec, path)
+    return model.to(device).eval(), weights_id(path)

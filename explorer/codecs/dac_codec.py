@@ -14,8 +14,8 @@ import dac
 import torch
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import describe, load_checked, unfit, weights_id
-from explorer.codecs.weights import Progress, WeightsSpec, descript_cache, load_state, resolve
+from explorer.codecs.checkpoint import describe, load_model, unfit
+from explorer.codecs.weights import Progress, WeightsSpec, descript_cache, resolve
 
 RELEASES = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
 
@@ -113,11 +113,7 @@ class DacCodec:
         self.info = info(name)
         self.device = device
         path = resolve(weights_spec(name), weights, progress)[0]
-        state = unwrap(load_state(path, name), name, path)
-        model = build(name)
-        load_checked(model, state, name, path)
-        self.model = model.to(device).eval()
-        self.weights_id = weights_id(path)
+        self.model, self.weights_id = load_model(name, path, lambda: build(name), device, lambda state: unwrap(state, name, path))
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         _, codes, *_ = self.model.encode(audio.to(self.device)[None], n_quantizers=n_codebooks)

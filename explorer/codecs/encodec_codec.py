@@ -15,8 +15,8 @@ import torch
 from encodec.model import EncodecModel
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import load_checked, weights_id
-from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve, torch_hub_checkpoints
+from explorer.codecs.checkpoint import load_model
+from explorer.codecs.weights import Progress, WeightsSpec, resolve, torch_hub_checkpoints
 
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 
@@ -75,11 +75,7 @@ class EncodecCodec:
         self.info = info(name)
         self.device = device
         path = resolve(weights_spec(name), weights, progress)[0]
-        state = load_state(path, name)
-        model = build(name)
-        load_checked(model, state, name, path)
-        self.model = model.to(device).eval()
-        self.weights_id = weights_id(path)
+        self.model, self.weights_id = load_model(name, path, lambda: build(name), device)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         x = audio.to(self.device)[None]

@@ -15,8 +15,8 @@ import torch
 from moshi.models import loaders
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import load_checked, weights_id
-from explorer.codecs.weights import Progress, WeightsSpec, load_state, resolve
+from explorer.codecs.checkpoint import load_model
+from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
 MAX_CODEBOOKS = 32
 
@@ -57,11 +57,7 @@ class MimiCodec:
         self.info = info(name)
         self.device = device
         path = resolve(weights_spec(name), weights, progress)[0]
-        state = load_state(path, name)
-        model = build()
-        load_checked(model, state, name, path)
-        self.model = model.to(device).eval()
-        self.weights_id = weights_id(path)
+        self.model, self.weights_id = load_model(name, path, build, device)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         self.model.set_num_codebooks(n_codebooks)

@@ -17,8 +17,8 @@ import torch
 from snac import SNAC
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import describe, load_checked, quoted, unfit, weights_id
-from explorer.codecs.weights import Progress, WeightsSpec, load_state, reason, resolve
+from explorer.codecs.checkpoint import describe, load_model, quoted, unfit
+from explorer.codecs.weights import Progress, WeightsSpec, reason, resolve
 from explorer.core.errors import WeightsError
 
 # The hub config.json of each pretrained model.
@@ -121,11 +121,7 @@ class SnacCodec:
         weights_path = next((p for p in paths if p.name != "config.json"), paths[-1])
         if config_path is not None:
             check_config(config_path, name)
-        state = load_state(weights_path, name)
-        model = SNAC(**CONFIGS[name])
-        load_checked(model, state, name, weights_path)
-        self.model = model.to(device).eval()
-        self.weights_id = weights_id(weights_path)
+        self.model, self.weights_id = load_model(name, weights_path, lambda: SNAC(**CONFIGS[name]), device)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         codes = self.model.encode(audio.to(self.device)[None])

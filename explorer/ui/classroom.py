@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -100,8 +101,8 @@ class CompareDialog(QDialog):
         self.run_button.clicked.connect(self.run_compare)
         self.export_button.clicked.connect(lambda: self.export())
         for i in range(26):
-            QShortcut(QKeySequence(chr(ord("A") + i)), self, activated=lambda i=i: self.play_row(i))
-        QShortcut(QKeySequence("O"), self, activated=lambda: self.play(self.clip))
+            QShortcut(QKeySequence(chr(ord("A") + i)), self, partial(self.play_row, i))
+        QShortcut(QKeySequence("O"), self, lambda: self.play(self.clip))
         self.resize(1100, 800)
 
     def checked(self) -> list[str]:
@@ -234,7 +235,9 @@ class ExperimentsDock(QDockWidget):
         self.play_all.setEnabled(False)
         layout.addWidget(self.play_all)
         self.play_all.clicked.connect(lambda: self.play_in_turn())
-        self.turn_timer = QTimer(self, singleShot=True, timeout=self._next_turn)
+        self.turn_timer = QTimer(self)
+        self.turn_timer.setSingleShot(True)
+        self.turn_timer.timeout.connect(self._next_turn)
         self.turn: list[int] = []
         self.setWidget(body)
         self.run_button.clicked.connect(lambda: self.start(self.choice.currentData()))

@@ -19,6 +19,7 @@ from explorer.core.audio import Clip, load_audio
 from explorer.core.resources import resource
 from explorer.services import experiments
 from explorer.services.compare import Compared, compare_named, parse_spec
+from explorer.services.session import SessionModel
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
 from explorer.ui.grid_data import GridData
 from explorer.ui.tasks import ToolWorker
@@ -27,12 +28,12 @@ from explorer.ui.tasks import ToolWorker
 class ClassroomMenu(QObject):
     message = Signal(str, int)
 
-    def __init__(self, window: QMainWindow, menu: QMenu, clip: Callable[[], tuple[Clip, str] | None],
+    def __init__(self, window: QMainWindow, menu: QMenu, model: SessionModel,
                  grid: Callable[[], GridData | None], codec: Callable[[], str], device: Callable[[], str],
                  play: Callable[[Clip], None]) -> None:
         super().__init__(window)
         self.window = window
-        self._clip, self._grid, self._codec, self._device, self.play = clip, grid, codec, device, play
+        self.model, self._grid, self._codec, self._device, self.play = model, grid, codec, device, play
         self.tools = ToolWorker()
         self.compare_dialog: CompareDialog | None = None
         self.token_dialog: TokenStatsDialog | None = None
@@ -47,9 +48,8 @@ class ClassroomMenu(QObject):
 
     def current_clip(self) -> tuple[Clip, str]:
         """The open clip and its name; the bundled speech clip when none is open."""
-        shown = self._clip()
-        if shown is not None:
-            return shown
+        if self.model.clip is not None:
+            return self.model.clip, self.model.path.name if self.model.path else "clip"
         path = resource("clips", "speech_en.wav")
         return load_audio(path), path.name
 

@@ -92,15 +92,17 @@ class CodebookPanel(QWidget):
                 for k in range(min(n, self.table.rowCount())):
                     for c, name in TOGGLES.items():
                         on = k in getattr(edits, name)
-                        self.table.item(k, c).setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+                        item = self.table.item(k, c)
+                        if item is not None:
+                            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                 self.keep.setValue(edits.keep or n)
             self.keep_label.setText(f"keep first: {edits.keep or 'all'}")
 
     def toggle(self, k: int, name: str) -> None:
         """Flip codebook ``k`` in the model's ``mute``, ``solo`` or ``randomize`` set."""
         edits = self.model.edits
-        current: frozenset[int] = getattr(edits, name)
-        self.model.set_edits(replace(edits, **{name: current ^ {k}}))
+        flipped = {name: getattr(edits, name) ^ {k}}
+        self.model.set_edits(replace(edits, **flipped))
 
     def _toggled(self, item: QTableWidgetItem) -> None:
         if item.column() in TOGGLES:

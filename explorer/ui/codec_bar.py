@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QTool
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
 from explorer.services.session import CodecChoice
 from explorer.ui.combo import fill, select
+from explorer.ui.settings_schema import setting
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 
@@ -103,9 +104,9 @@ class CodecBar(QToolBar):
 
     def restore_state(self, s: QSettings) -> None:
         s.beginGroup("codec")
-        name = str(s.value("name", DEFAULT_CODEC, str))
-        codebooks = int(s.value("codebooks", 0, int)) or None
-        device = str(s.value("device", "auto", str))
+        name = setting(s, "name", DEFAULT_CODEC)
+        codebooks = setting(s, "codebooks", 0) or None
+        device = setting(s, "device", "auto")
         s.endGroup()
         self.select(name if codec_usable(name) else DEFAULT_CODEC, codebooks)
         select(self.device_box, device)

@@ -45,7 +45,7 @@ class GridData:
         frame_rate = info.sample_rate / info.hop_length
         bits = math.log2(info.codebook_size)
         stats = [CodebookStats(math.nan, math.nan, bits * frame_rate / info.stride(k)) for k in range(n_codebooks)]
-        empty = [np.zeros(0, np.int64) for _ in range(n_codebooks)]
+        empty: list[IntArray] = [np.zeros(0, np.int64) for _ in range(n_codebooks)]
         step = [info.hop_length * info.stride(k) / info.sample_rate for k in range(n_codebooks)]
         return cls(info, empty, [np.zeros(0) for _ in range(n_codebooks)], step, stats, 0.0,
                    sum(st.bitrate for st in stats), ("live",))

@@ -43,7 +43,7 @@ class WelcomeDialog(QDialog):
         layout.addLayout(row)
         guide.clicked.connect(self.guide_requested)
         start.clicked.connect(self.accept)
-        self.finished.connect(lambda _: self.never.isChecked() and self.dismissed.emit())
+        self.finished.connect(lambda _: self.dismissed.emit() if self.never.isChecked() else None)
         self.resize(560, 360)
 
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
 
 from explorer.ui.help import GuideDialog, WelcomeDialog
+from explorer.ui.settings_schema import setting
 
 
 class HelpMenu(QObject):
@@ -30,7 +31,7 @@ class HelpMenu(QObject):
 
     def restore_state(self, s: QSettings, welcome: bool) -> None:
         """Show the welcome soon after the start, unless ``welcome`` is off or it was dismissed for good."""
-        if welcome and not s.value("welcome/dismissed", False, bool):
+        if welcome and not setting(s, "welcome/dismissed", False):
             QTimer.singleShot(0, self.show_welcome)
 
     def show_welcome(self) -> None:

@@ -20,6 +20,7 @@ from explorer.core.edits import Edits
 from explorer.services.session import CodecChoice
 from explorer.ui.combo import fill, select
 from explorer.ui.live_worker import LiveRequest, LiveWorker
+from explorer.ui.settings_schema import setting
 
 MONITOR_MODES = ("reconstruction", "input", "off")
 
@@ -153,10 +154,10 @@ class LiveBar(QToolBar):
 
     def restore_state(self, s: QSettings) -> None:
         s.beginGroup("live")
-        wanted = str(s.value("input", "", str))
-        select(self.monitor_box, str(s.value("monitor", "reconstruction", str)))
-        self.record_box.setChecked(bool(s.value("record", True, bool)))
-        self.folder = Path(str(s.value("folder", str(default_folder()), str)))
+        wanted = setting(s, "input", "")
+        select(self.monitor_box, setting(s, "monitor", "reconstruction"))
+        self.record_box.setChecked(setting(s, "record", True))
+        self.folder = Path(setting(s, "folder", str(default_folder())))
         s.endGroup()
         self.fill_inputs(wanted)
 

@@ -14,6 +14,7 @@ from PySide6.QtCore import QRectF
 
 from explorer.services.live_run import ViewChunk
 from explorer.codecs.base import CodecInfo
+from explorer.core.types import AnyArray
 from explorer.core.edits import Edits
 from explorer.core.palettes import token_palette
 from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells
@@ -28,11 +29,11 @@ class ScrollRing:
 
     def __init__(self, rows: int, width: int, fill: float | int, channels: tuple[int, ...] = (), dtype: type = np.float32) -> None:
         self.width = width
-        self.data = np.full((rows, 2 * width, *channels), fill, dtype=dtype)
+        self.data: AnyArray = np.full((rows, 2 * width, *channels), fill, dtype=dtype)
         self.written = 0
         self.dirty = True
 
-    def write(self, columns: np.ndarray) -> None:
+    def write(self, columns: AnyArray) -> None:
         """Append ``[rows, n(, 4)]`` columns (only the newest ``width`` of them matter)."""
         n = columns.shape[1]
         if n > self.width:
@@ -50,7 +51,7 @@ class ScrollRing:
         self.written += n
         self.dirty = True
 
-    def visible(self) -> np.ndarray:
+    def visible(self) -> AnyArray:
         """The newest ``width`` columns, oldest first: a view, never a copy."""
         pos = self.written % self.width
         return self.data[:, pos: pos + self.width]
@@ -123,7 +124,7 @@ class LiveViews(pg.GraphicsLayoutWidget):
         for chunk in chunks:
             self.add(chunk)
 
-    def _cells(self, codes: list[np.ndarray], edits: Edits) -> np.ndarray:
+    def _cells(self, codes: list[AnyArray], edits: Edits) -> AnyArray:
         """RGBA cells ``[codebooks (top = 0), frames, 4]``; coarse codebooks (SNAC) repeat over their stride."""
         assert self.info is not None
         width = len(codes[0]) * self.info.stride(0)

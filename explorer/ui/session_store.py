@@ -48,7 +48,10 @@ class SessionStore(QObject):
         super().__init__(parent)
         self.settings = settings
         self._snapshot = snapshot
-        self.timer = QTimer(self, interval=AUTOSAVE_DELAY_MS, singleShot=True, timeout=self.save)
+        self.timer = QTimer(self)
+        self.timer.setInterval(AUTOSAVE_DELAY_MS)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.save)
 
     @property
     def path(self) -> Path:

@@ -10,7 +10,7 @@ Version 2: each component has its own group; the devices moved to ``transport/ou
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, TypeVar
 
 from PySide6.QtCore import QSettings
 
@@ -37,7 +37,7 @@ def migrate(s: QSettings) -> int:
     A file without a version is new (nothing to migrate). A file from a newer release is left as it
     is: every read has a default, so keys this release does not know are simply not used.
     """
-    found = int(s.value("version", SETTINGS_VERSION, int))
+    found = setting(s, "version", SETTINGS_VERSION)
     version = found
     while version < SETTINGS_VERSION and version in MIGRATIONS:
         MIGRATIONS[version](s)
@@ -45,3 +45,12 @@ def migrate(s: QSettings) -> int:
     if version <= SETTINGS_VERSION:
         s.setValue("version", SETTINGS_VERSION)
     return found
+
+
+T = TypeVar("T", int, str, bool)
+
+
+def setting(s: QSettings, key: str, default: T) -> T:
+    """The setting ``key`` as the type of ``default``; ``default`` when it is missing or unreadable."""
+    value = s.value(key, default, type(default))
+    return value if isinstance(value, type(default)) else default

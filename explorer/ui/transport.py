@@ -11,7 +11,6 @@ from __future__ import annotations
 import threading
 import time
 
-import numpy as np
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QWidget
 
@@ -19,7 +18,9 @@ from explorer.audio_io.playback import Player
 from explorer.audio_io.streams import audio_devices
 from explorer.core.audio import Clip
 from explorer.core.errors import ExplorerError
+from explorer.core.types import FloatArray
 from explorer.ui.combo import fill, select
+from explorer.ui.settings_schema import setting
 from explorer.ui.views import TimeViews
 
 OUTPUT_STALL_SECONDS = 1.5
@@ -35,9 +36,9 @@ class Transport(QWidget):
         self.views = views
         self.player = Player()
         self.original: Clip | None = None
-        self.reconstruction: np.ndarray | None = None
+        self.reconstruction: FloatArray | None = None
         """The reconstruction heard (``[channels, n]`` at the clip's rate), as the worker sent it."""
-        self._prepared: tuple[np.ndarray | None, tuple[int, int] | None] = (None, None)
+        self._prepared: tuple[FloatArray | None, tuple[int, int] | None] = (None, None)
         self.foreign_audio = False
         """A classroom tool's clip is loaded instead of the file view's tracks."""
         self.playback_reason = ""
@@ -74,7 +75,7 @@ class Transport(QWidget):
         self.player.load(clip.samples, clip.sample_rate)
         self.foreign_audio = False
 
-    def set_reconstruction(self, samples: np.ndarray, prepared: np.ndarray | None = None,
+    def set_reconstruction(self, samples: FloatArray, prepared: FloatArray | None = None,
                            made_for: tuple[int, int] | None = None) -> None:
         """A new reconstruction (``prepared`` for the player's format ``made_for`` by the worker)."""
         self.reconstruction = samples
@@ -83,7 +84,7 @@ class Transport(QWidget):
             self.player.set_reconstruction(samples, prepared, made_for)
 
     @property
-    def heard(self) -> np.ndarray | None:
+    def heard(self) -> FloatArray | None:
         """The file view's reconstruction as heard now (the original until the first one arrives)."""
         if self.reconstruction is not None:
             return self.reconstruction
@@ -185,7 +186,8 @@ class Transport(QWidget):
             w.setToolTip("")
 
     def output_device(self) -> int | None:
-        return self.output_box.currentData()
+        data = self.output_box.currentData()
+        return data if isinstance(data, int) else None
 
     def _disable_playback(self, reason: str) -> None:
         self.playback_reason = reason
@@ -222,4 +224,4 @@ class Transport(QWidget):
             s.setValue("transport/output", self.output_box.currentText())
 
     def restore_state(self, s: QSettings) -> None:
-        self.open_output(wanted=str(s.value("transport/output", "", str)))
+        self.open_output(wanted=setting(s, "transport/output", ""))

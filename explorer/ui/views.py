@@ -17,7 +17,7 @@ from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
 from explorer.core.palettes import token_palette
-from explorer.core.types import FloatArray
+from explorer.core.types import AnyArray, FloatArray
 from explorer.ui.grid_data import GridData
 from explorer.ui.worker import Spectra
 
@@ -27,7 +27,7 @@ SPECTRO_LEVELS = (-90.0, -10.0)
 DIFF_LEVELS = (-30.0, 30.0)
 
 
-def mark_cells(rgba: np.ndarray, k: int, edits: Edits, span: slice) -> None:
+def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice) -> None:
     """Show codebook ``k``'s edit on its cells ``rgba[span]``: dimmed when not heard, magenta when randomized."""
     if not edits.heard(k):
         rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
@@ -37,9 +37,10 @@ def mark_cells(rgba: np.ndarray, k: int, edits: Edits, span: slice) -> None:
 
 
 @lru_cache(maxsize=4)
-def lut(name: str) -> np.ndarray:
+def lut(name: str) -> AnyArray:
     """A 256-entry lookup table from one of pyqtgraph's bundled colour maps."""
-    return pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+    table: AnyArray = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
+    return table
 
 
 TILE = 8192
@@ -52,9 +53,9 @@ class TiledImage:
     def __init__(self, plot: pg.PlotItem) -> None:
         self.plot = plot
         self.items: list[pg.ImageItem] = []
-        self.data: np.ndarray | None = None
+        self.data: AnyArray | None = None
 
-    def set(self, data: np.ndarray, rect: QRectF, levels: tuple[float, float] | None, table: np.ndarray | None = None) -> None:
+    def set(self, data: AnyArray, rect: QRectF, levels: tuple[float, float] | None, table: AnyArray | None = None) -> None:
         """Show ``data`` stretched over ``rect`` (x in seconds), with fixed ``levels`` (None for RGBA)."""
         self.data = data
         cols = data.shape[1]
@@ -196,11 +197,12 @@ class TimeViews(pg.GraphicsLayoutWidget):
         ticks = [(n - k - 0.5, f"{k}" + (" sem" if k in grid.info.semantic_codebooks else "")) for k in range(n)]
         axis.setTicks([ticks[:: max(1, n // 16)], ticks])
 
-    def row_rgba(self, k: int) -> np.ndarray:
+    def row_rgba(self, k: int) -> AnyArray:
         """The colours codebook ``k``'s row is drawn with, ``[frames, 4]``."""
         for group, image in zip(self._groups, self.grid_images):
             if k in group and image.data is not None:
-                return image.data[len(group) - 1 - group.index(k)]
+                row: AnyArray = image.data[len(group) - 1 - group.index(k)]
+                return row
         raise IndexError(k)
 
     def mark_edits(self, edits: Edits) -> None:
@@ -240,7 +242,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         grid = self._grid
         return f"codebook {k} ({grid.info.role(k)}) · frame {f} · {grid.times[k][f]:.3f} s · token {grid.codes[k][f]}"
 
-    def mark_occurrences(self, k: int, frames: np.ndarray) -> None:
+    def mark_occurrences(self, k: int, frames: AnyArray) -> None:
         """Outline codebook ``k``'s cells at ``frames`` (where a clicked token occurs); empty clears."""
         grid = self._grid
         if grid is None or len(frames) == 0:

@@ -15,10 +15,10 @@ from __future__ import annotations
 import gc
 import logging
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -29,6 +29,7 @@ from explorer.core.audio import Clip
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
 from explorer.core.resources import resource
+from explorer.core.types import FloatArray
 from explorer.core.session_file import session_json
 from explorer.services.session import (
     CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel,
@@ -89,10 +90,12 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(resource("icons", "codec-explorer.svg"))))
         except ExplorerError as exc:
             log.warning("%s", exc)
-        self.timer = QTimer(self, interval=33, timeout=self._tick)
-        self.timer.start()
-        self.text_timer = QTimer(self, interval=1000, timeout=self.transport.refresh_text)
-        self.text_timer.start()
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start(33)
+        self.text_timer = QTimer(self)
+        self.text_timer.timeout.connect(self.transport.refresh_text)
+        self.text_timer.start(1000)
 
     # ------------------------------------------------------------ building
     def _build(self) -> None:
@@ -137,7 +140,7 @@ class MainWindow(QMainWindow):
         self.file_menu = FileMenu(self, self.exports)
         self.menuBar().addMenu(self.file_menu)
         t = self.menuBar().addMenu("&Classroom")
-        self.classroom = ClassroomMenu(self, t, self._open_clip, lambda: self.grid, lambda: self.codec_bar.codec,
+        self.classroom = ClassroomMenu(self, t, self.model, lambda: self.grid, lambda: self.codec_bar.codec,
                                        lambda: self.codec_bar.device, self.transport.play_clip)
         self.presentation_action = t.addAction("&Presentation mode", QKeySequence("F11"), self.toggle_presentation)
         self.presentation_action.setCheckable(True)
@@ -170,9 +173,9 @@ class MainWindow(QMainWindow):
         for key, fn in (("Ctrl+L", self.live_bar.live_button.toggle), ("Space", self.transport.toggle_play),
                         ("S", self.transport.stop), ("A", self.transport.ab_button.toggle),
                         ("R", lambda: self.model.set_edits(self.model.cleared()))):
-            QShortcut(QKeySequence(key), self, activated=fn)
+            QShortcut(QKeySequence(key), self, fn)
         for k in range(9):
-            QShortcut(QKeySequence(str(k + 1)), self, activated=lambda k=k: self.mute_key(k))
+            QShortcut(QKeySequence(str(k + 1)), self, partial(self.mute_key, k))
 
     # ------------------------------------------------------------ settings
     def restore_state(self, welcome: bool) -> None:
@@ -219,12 +222,6 @@ class MainWindow(QMainWindow):
         self.file_menu.save_state(self.settings)
         self.statusBar().showMessage(f"Opening {Path(path).name}…")
         self.worker.submit(OpenJob(Path(path), self.codec_bar.choice()))
-
-    def _open_clip(self) -> tuple[Clip, str] | None:
-        clip = self.transport.original
-        if clip is None:
-            return None
-        return clip, self.model.path.name if self.model.path else "clip"
 
     @property
     def decoded(self) -> Decoded | None:
@@ -321,7 +318,7 @@ class MainWindow(QMainWindow):
         if edits is None or not self.model.set_edits(edits):
             self._decode()
 
-    def _on_sound(self, job: DecodeJob, samples: np.ndarray, prepared: np.ndarray | None) -> None:
+    def _on_sound(self, job: DecodeJob, samples: FloatArray, prepared: FloatArray | None) -> None:
         if not self.model.current(job):
             return
         made_for = (job.output.rate, job.output.channels) if job.output else None
