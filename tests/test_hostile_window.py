@@ -55,7 +55,8 @@ def poll():
     if shown and shown[0].decoded is not None:
         w = shown[0]
         seen.update(message=w.statusBar().currentMessage(), path=str(w.model.path), mute=sorted(w.model.edits.mute),
-                    view=list(w.views.wave.viewRange()[0]), spectrogram=w.file_view.spectrogram, dialogs=dialogs)
+                    view=list(w.views.wave.viewRange()[0]), spectrogram=w.file_view.spectrogram, dialogs=dialogs,
+                    codec=w.grid.info.name if w.grid else None, device=w.codec_bar.device)
         w.close()
     else:
         QTimer.singleShot(100, poll)
@@ -66,15 +67,17 @@ os._exit(0)
 """
 
 
-def start_app_until_drawn(home: Path, session: bytes) -> dict[str, object]:
+def start_app_until_drawn(home: Path, session: bytes | None, settings: str = "") -> dict[str, object]:
     """A plain start (``explorer.ui.app.run(None, None)``, which restores the session) in a child whose
-    home holds ``session`` as session.json; what the window showed once the reconstruction is drawn.
+    home holds ``session`` as session.json and ``settings`` in its settings file; what the window
+    showed once the reconstruction is drawn.
 
     A child, because ``app.exec`` ending leaves this process's Qt application quitting."""
     config = home / ".config" / "codec-explorer"
-    config.mkdir(parents=True)
-    (config / "Codec Explorer.conf").write_text("[welcome]\ndismissed=true\n")
-    (config / "session.json").write_bytes(session)
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "Codec Explorer.conf").write_text("[welcome]\ndismissed=true\n" + settings)
+    if session is not None:
+        (config / "session.json").write_bytes(session)
     p = subprocess.run([sys.executable, "-c", START_SCRIPT], capture_output=True, text=True, timeout=300,
                        env={**os.environ, "HOME": str(home), "QT_QPA_PLATFORM": "offscreen"})
     lines = p.stdout.strip().splitlines()

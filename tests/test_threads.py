@@ -4,6 +4,7 @@ beyond the worker modules themselves)."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 import threading
 from types import SimpleNamespace
@@ -139,7 +140,7 @@ def test_classroom_tools_and_the_worker_read_no_widget_while_the_codec_box_chang
     w.classroom.run_experiment("ladder", lambda exp: results.update(ladder=exp), lambda m: results.update(error=m))
     w.classroom.run_compare(speech, ["rvq-lab@4", "encodec-24khz"], lambda rows: results.update(compare=rows),
                             lambda m: results.update(error=m))
-    names = iter(["encodec-24khz", "rvq-lab"] * 50)
+    names = itertools.cycle(["encodec-24khz", "rvq-lab"])
 
     def switch() -> None:
         w.codec_bar.select(next(names))
@@ -154,4 +155,31 @@ def test_classroom_tools_and_the_worker_read_no_widget_while_the_codec_box_chang
     assert results["ladder"].title == "Bitrate ladder: rvq-lab"  # the codec chosen when it started
     assert not touched, sorted(set(touched))[:20]
     assert threads == {threading.main_thread().name}
+    w.close()
+
+
+def test_each_edit_reaches_the_player_prepared_at_its_rate_span_first_then_once_whole(qtbot, tmp_path, speech):
+    from PySide6.QtCore import QSettings
+
+    from explorer.core.audio import save_audio
+    from explorer.ui.window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat), welcome=False, headless=True)
+    qtbot.addWidget(w)
+    path = tmp_path / "speech.wav"
+    save_audio(path, speech)
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.open_file(path)
+    sounds: list[tuple[object, object]] = []
+    w.worker.sound.connect(lambda job, samples, ready: sounds.append((samples, ready)))
+    w.transport.seek(1.0)  # the playhead is inside the clip: its span is decoded and heard first
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.panel.toggle(0, "mute")
+    assert len(sounds) == 2 and all(ready is not None for _, ready in sounds)  # the span, then the whole, once
+    rate, channels = w.player.format
+    whole = prepare(w.decoded.clip.samples, speech.sample_rate, rate, channels)
+    assert np.array_equal(w.player.mix.reconstruction, whole) and w.player.mix.reconstruction is sounds[1][1]
+    span = sounds[0][1]
+    at = round(1.0 * rate)
+    assert not np.allclose(span[at: at + rate // 4], span[at: at + rate // 4] * 0 + w.player.mix.original[at: at + rate // 4])
     w.close()

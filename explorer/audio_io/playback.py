@@ -83,6 +83,8 @@ class Player:
         self.loop: tuple[int, int] | None = None
         self.playing = False
         self.frames_delivered = 0
+        self.callbacks = 0
+        """How many times the device asked for samples (playing or not): the output is alive while it grows."""
         self.underruns = 0
         self._position = 0
         """Written by the callback only."""
@@ -202,6 +204,7 @@ class Player:
 
     # ------------------------------------------------------------ audio thread
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
+        self.callbacks += 1
         if status.output_underflow:
             self.underruns += 1
         serial, frame = self._seek

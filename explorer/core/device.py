@@ -27,7 +27,7 @@ def resolve_device(name: str = "auto") -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ExplorerError(f"Device '{name}' was asked for, but torch sees no CUDA GPU here; use --device cpu or auto.")
+            raise ExplorerError(f"Device '{name}' was asked for, but torch sees no CUDA GPU here; choose the cpu or auto device instead.")
         try:
             device = torch.device(name)
         except (RuntimeError, ValueError):
@@ -38,7 +38,7 @@ def resolve_device(name: str = "auto") -> torch.device:
         return device
     if name == "mps":
         if not torch.backends.mps.is_available():
-            raise ExplorerError("Device 'mps' was asked for, but Apple's Metal backend is not available here; use --device cpu or auto.")
+            raise ExplorerError("Device 'mps' was asked for, but Apple's Metal backend is not available here; choose the cpu or auto device instead.")
         return torch.device("mps")
     raise ExplorerError(f"Unknown device '{name}'; choose one of {', '.join(DEVICE_CHOICES)} or cuda:N.")
 

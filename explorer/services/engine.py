@@ -276,7 +276,7 @@ class Engine:
             except torch.OutOfMemoryError as exc:
                 if self.info.segment is not None or self.info.chunk_seconds * self.chunk_scale / 4 < MIN_CHUNK_SECONDS:
                     raise CodecError(f"{self.info.name} ran out of memory on {self.codec.device} even in small blocks ({exc}). "
-                                     "Choose the CPU in the Device list (or --device cpu).") from exc
+                                     "Choose the cpu device instead.") from exc
                 if torch.cuda.is_available():
                     torch.cuda.empty_cache()
                 self.chunk_scale /= 4

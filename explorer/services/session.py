@@ -116,8 +116,10 @@ class DecodeJob:
     """Decode ``encoded`` under ``edits``, from ``playhead`` first; a snapshot of the model and the player.
 
     ``heard`` is the reconstruction the player holds (``[channels, n]`` at the clip's rate; arrays
-    handed between threads are never written again): the span decoded from the playhead first is
-    written into a copy of it, so the rest of the clip keeps sounding until the whole decode is done.
+    handed between threads are never written again), and ``heard_ready`` the same as the player
+    plays it (prepared for ``output``): the span decoded from the playhead first is written into
+    copies of them, so the rest of the clip keeps sounding until the whole decode is done, and only
+    the span is resampled.
     """
 
     encoded: Encoded
@@ -126,6 +128,7 @@ class DecodeJob:
     submitted: float = field(default_factory=time.perf_counter)
     output: OutputFormat | None = None
     heard: FloatArray | None = None
+    heard_ready: FloatArray | None = None
 
 
 Job = OpenJob | EncodeJob | DecodeJob
@@ -192,11 +195,12 @@ class SessionModel:
         self.reconstructed.emit(result)
         return True
 
-    def decode_job(self, playhead: float, output: OutputFormat | None = None, heard: FloatArray | None = None) -> DecodeJob | None:
+    def decode_job(self, playhead: float, output: OutputFormat | None = None, heard: FloatArray | None = None,
+                   heard_ready: FloatArray | None = None) -> DecodeJob | None:
         """A frozen request for the current encoding under the current edits (None before one exists)."""
         if self.encoded is None:
             return None
-        return DecodeJob(self.encoded, self.edits, playhead, time.perf_counter(), output, heard)
+        return DecodeJob(self.encoded, self.edits, playhead, time.perf_counter(), output, heard, heard_ready)
 
 
 def decode(engine: Engine, job: DecodeJob, progress: Progress | None = None,

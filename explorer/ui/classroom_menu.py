@@ -13,7 +13,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMenu
+from PySide6.QtWidgets import QMainWindow, QMenu, QScrollArea
 
 from explorer.core.audio import Clip, load_audio
 from explorer.core.resources import resource
@@ -40,6 +40,11 @@ class ClassroomMenu(QObject):
         menu.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
         menu.addAction("&Token statistics…", QKeySequence("Ctrl+T"), self.open_token_stats)
         self.experiments = ExperimentsDock(self.run_experiment, play)
+        scroll = QScrollArea()  # the panel scrolls rather than growing the window past the screen
+        scroll.setWidget(self.experiments.widget())
+        scroll.setWidgetResizable(True)
+        scroll.setMinimumWidth(280)
+        self.experiments.setWidget(scroll)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.experiments)
         self.experiments.hide()
         toggle = self.experiments.toggleViewAction()
@@ -55,6 +60,8 @@ class ClassroomMenu(QObject):
 
     def open_compare(self) -> CompareDialog:
         clip, title = self.current_clip()
+        if self.model.clip is None:
+            self.message.emit(f"No clip is open, so the comparison uses the bundled speech clip ({title}).", 10000)
         self.compare_dialog = CompareDialog(self.window, clip, title, self.run_compare, self.play)
         self.compare_dialog.show()
         return self.compare_dialog

@@ -1,4 +1,9 @@
-"""The codec bar: which codec, how many codebooks and which torch device encode the open clip."""
+"""The codec bar: which codec, how many codebooks and which torch device encode the open clip.
+
+The bar remembers the last choice that worked (:attr:`CodecBar.working`, confirmed by the window when
+an encoding arrives). A choice that fails puts the boxes back to it and is never saved; a saved
+choice that fails at start falls back to the same codec on ``auto``, then to the built-in codec.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +42,8 @@ class CodecBar(QToolBar):
         self.device_box = QComboBox()
         self.device_box.addItems(DEVICES)
         self.device_label = QLabel("device: –")
+        self.working: CodecChoice | None = None
+        """The last choice an encoding was made with (None until the first)."""
         for w, label in ((self.codec_box, "Codec "), (self.codebooks_box, "  Codebooks "), (self.device_box, "  Device ")):
             self.addWidget(QLabel(label))
             self.addWidget(w)
@@ -71,6 +78,36 @@ class CodecBar(QToolBar):
     def show_device(self, device: str) -> None:
         self.device_label.setText(f"device: {device}")
 
+    def show_choice(self, choice: CodecChoice) -> None:
+        """Show ``choice`` in the boxes, announcing nothing."""
+        self.select(choice.name, choice.codebooks)
+        select(self.device_box, choice.device)
+
+    def confirm(self, choice: CodecChoice) -> None:
+        """An encoding was made with ``choice``: it is the one to keep, show and save."""
+        self.working = choice
+        self.show_choice(choice)
+        for i in range(self.codec_box.count()):  # weights fetched since the list was made: no "(download)"
+            name = self.codec_box.itemData(i)
+            self.codec_box.setItemText(i, name + ("" if codec_usable(name) else "  (download)"))
+
+    def fallback(self, failed: CodecChoice) -> CodecChoice | None:
+        """The choice to use now that ``failed`` could not be, shown in the boxes; None if there is none.
+
+        The last one that worked if it differs; else (at start, or when that one broke) the same codec
+        on ``auto``, then the built-in codec on ``auto``.
+        """
+        if self.working is not None and self.working != failed:
+            choice = self.working
+        elif failed.device != "auto":
+            choice = replace(failed, device="auto")
+        elif failed.name != DEFAULT_CODEC:
+            choice = CodecChoice(DEFAULT_CODEC)
+        else:
+            return None
+        self.show_choice(choice)
+        return choice
+
     def _codec_chosen(self) -> None:
         name = self.codec
         self._fill_codebooks()
@@ -96,10 +133,13 @@ class CodecBar(QToolBar):
         self._codec_chosen()
 
     def save_state(self, s: QSettings) -> None:
+        """Save the last choice that worked (a failed one never; nothing before the first encoding)."""
+        if self.working is None:
+            return
         s.beginGroup("codec")
-        s.setValue("name", self.codec)
-        s.setValue("codebooks", int(self.codebooks_box.currentData() or 0))
-        s.setValue("device", self.device)
+        s.setValue("name", self.working.name)
+        s.setValue("codebooks", int(self.working.codebooks or 0))
+        s.setValue("device", self.working.device)
         s.endGroup()
 
     def restore_state(self, s: QSettings) -> None:

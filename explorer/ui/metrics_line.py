@@ -17,12 +17,14 @@ class MetricsLine(QLabel):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("", parent)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setWordWrap(True)  # a narrow window gets two lines, never a field cut off
 
-    def show_figures(self, decoded: Decoded, grid: GridData, edit_to_sound_ms: float | None) -> None:
+    def show_figures(self, codec: str, decoded: Decoded, grid: GridData, edit_to_sound_ms: float | None) -> None:
+        """The figures of ``codec``'s reconstruction ``decoded``."""
         q = decoded.quality
         shown = (("SI-SDR", "si_sdr", q.si_sdr, ".2f", " dB"), ("mel", "mel_distance", q.mel_distance, ".3f", ""),
                  ("STOI", "stoi", q.stoi, ".3f", ""))
-        parts = [f"{label} {fmt(value, spec, unit)}" for label, _, value, spec, unit in shown]
+        parts = [f"{codec}:"] + [f"{label} {fmt(value, spec, unit)}" for label, _, value, spec, unit in shown]
         parts += [f"{grid.heard_bitrate(decoded.edits) / 1000:.2f} kbps heard", f"decode {decoded.seconds:.2f} s"]
         if edit_to_sound_ms is not None:
             parts.append(f"edit→sound {edit_to_sound_ms:.0f} ms")

@@ -85,7 +85,9 @@ class SessionStore(QObject):
             log.warning("the saved session %s is damaged: %s", self.path, loaded.notes)
         state, path = loaded.state, loaded.state.clip()
         if path is None:
-            return Restored(None, None, None, loaded.summary())
+            gone = (f"Your last session's clip, {state.path}, is no longer there (moved or deleted), so it could not "
+                    "be restored. " if state.path is not None else "")
+            return Restored(None, None, None, gone + loaded.summary())
         if state.codec is not None and codec_usable(state.codec):
             codec_bar.select(state.codec, state.codebooks)
         file_view.set_spectrogram(state.spectrogram)

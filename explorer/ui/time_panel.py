@@ -15,17 +15,30 @@ class TimePanel(QWidget):
         self.spec_box = QComboBox()
         self.spec_box.addItems(SPECTROGRAM_MODES)
         self.hover_label = QLabel(" ")
+        self.codec_label = QLabel("")
+        """Which codec each view shows, while they differ (a switch is being decoded)."""
+        self.codec_label.setStyleSheet("color: #e0a040;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
         top.addWidget(QLabel("Spectrogram:"))
         top.addWidget(self.spec_box)
+        top.addWidget(self.codec_label)
         top.addStretch(1)
         top.addWidget(self.hover_label)
         layout.addLayout(top)
         layout.addWidget(self.views, 1)
         self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
         self.views.hovered.connect(self.hover_label.setText)
+
+    def show_codecs(self, tokens: str, sound: str | None) -> None:
+        """The grid shows ``tokens``' codes; the sound, waveform, spectrogram and figures are ``sound``'s
+        (None: no reconstruction yet). Said only while they differ."""
+        if sound is None or sound == tokens:
+            self.codec_label.setText(f"decoding with {tokens}…" if sound is None else "")
+        else:
+            self.codec_label.setText(f"tokens: {tokens} · sound, waveform, spectrogram and figures: still {sound} "
+                                     f"(decoding with {tokens}…)")
 
     @property
     def spectrogram(self) -> str:

@@ -12,7 +12,9 @@ import threading
 import time
 
 from PySide6.QtCore import QSettings, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox, QComboBox, QHBoxLayout, QLabel, QMessageBox, QPushButton, QSlider, QVBoxLayout, QWidget,
+)
 
 from explorer.audio_io.playback import Player
 from explorer.audio_io.streams import audio_devices
@@ -42,23 +44,33 @@ class Transport(QWidget):
         self.foreign_audio = False
         """A classroom tool's clip is loaded instead of the file view's tracks."""
         self.playback_reason = ""
-        self._delivered = (0, time.perf_counter())
+        self._asked = (0, time.perf_counter())
+        """(the player's callback count, when it last grew): the watchdog's evidence."""
         self.play_button = QPushButton("Play")
         self.stop_button = QPushButton("Stop")
         self.ab_button = QPushButton("Hearing: reconstruction")
         self.ab_button.setCheckable(True)
+        self.ab_button.setMinimumWidth(self.ab_button.sizeHint().width())  # the same width for both texts
         self.loop_box = QCheckBox("Loop")
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setRange(0, 100)
         self.volume.setValue(80)
         self.volume.setMaximumWidth(120)
+        self.volume.setMinimumWidth(70)
         self.output_box = QComboBox()
+        self.output_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.output_box.setMinimumContentsLength(14)  # long device names elide instead of widening the window
         self.position_label = QLabel("0.00 s")
-        row = QHBoxLayout(self)
-        row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.play_button, self.stop_button, self.ab_button, self.loop_box, QLabel("Volume"), self.volume,
-                  QLabel("Output"), self.output_box, self.position_label):
-            row.addWidget(w)
+        rows = QVBoxLayout(self)  # two short rows: the window stays usable down to 1024 px with a dock open
+        rows.setContentsMargins(0, 0, 0, 0)
+        rows.setSpacing(2)
+        for group in ((self.play_button, self.stop_button, self.ab_button, self.loop_box, self.position_label),
+                      (QLabel("Volume"), self.volume, QLabel("Output"), self.output_box)):
+            row = QHBoxLayout()
+            for w in group:
+                row.addWidget(w)
+            row.addStretch(1)
+            rows.addLayout(row)
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button.clicked.connect(self.stop)
         self.ab_button.toggled.connect(self._ab_toggled)
@@ -90,6 +102,12 @@ class Transport(QWidget):
             return self.reconstruction
         return self.original.samples if self.original is not None else None
 
+    @property
+    def heard_ready(self) -> FloatArray | None:
+        """:attr:`heard` as the player plays it now (None while a classroom clip is loaded)."""
+        mix = self.player.mix
+        return mix.reconstruction if mix is not None and not self.foreign_audio else None
+
     def play_clip(self, clip: Clip) -> None:
         """Play a clip from a classroom tool (the file view's tracks come back on the next play)."""
         if not self.player.is_open:
@@ -113,6 +131,9 @@ class Transport(QWidget):
     def toggle_play(self) -> None:
         if not self.player.is_open:
             self.message.emit(self.playback_reason or "No audio output.", 5000)
+            return
+        if self.original is None and not self.foreign_audio:
+            self.message.emit("Nothing to play yet: open a clip (File > Open, or drop a file on the window).", 5000)
             return
         self.restore_tracks()
         if self.player.playing:
@@ -196,21 +217,27 @@ class Transport(QWidget):
             w.setToolTip(reason)
         self.message.emit(reason, 0)
 
-    def refresh_text(self) -> None:
-        """Once a second: the position, the watchdog, the play button after the clip ended."""
+    def show_position(self) -> None:
+        """The time label, moved with the playhead."""
         self.position_label.setText(f"{self.player.seconds:6.2f} s")
+
+    def refresh_text(self) -> None:
+        """Once a second: the watchdog, the play button after the clip ended."""
+        self.show_position()
         self._check_output()
         if not self.player.playing and self.play_button.text() == "Pause":
             self.play_button.setText("Play")
 
     def _check_output(self) -> None:
-        """Playing, yet the device has asked for nothing for a while: it has gone (unplugged, server quit)."""
+        """Playing, yet the device has not asked for samples for a while: it has gone (unplugged, server
+        quit). The evidence is the callback count, not samples played: a play with nothing to play
+        (or past the end) still has a live device asking."""
         now = time.perf_counter()
-        delivered = self.player.frames_delivered
-        if not self.player.playing or delivered != self._delivered[0]:
-            self._delivered = (delivered, now)
+        asked = self.player.callbacks
+        if not self.player.playing or asked != self._asked[0]:
+            self._asked = (asked, now)
             return
-        if now - self._delivered[1] < OUTPUT_STALL_SECONDS:
+        if now - self._asked[1] < OUTPUT_STALL_SECONDS:
             return
         self.player.playing = False
         threading.Thread(target=self.player.close, name="close-lost-output", daemon=True).start()

@@ -83,8 +83,11 @@ class TiledImage:
 
 
 class Playhead(pg.InfiniteLine):
+    """The playhead: drawn over everything in its plot (the spectrogram and grid images included)."""
+
     def __init__(self, width: int = 2) -> None:
         super().__init__(pos=0, angle=90, movable=False, pen=pg.mkPen(QColor(255, 80, 80), width=width))
+        self.setZValue(100)
 
 
 class TimeViews(pg.GraphicsLayoutWidget):
@@ -111,7 +114,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(64)
             plot.getAxis("left").enableAutoSIPrefix(False)
-        self.grid.setLabel("bottom", "time", units="s")
+        self.grid.setLabel("bottom", "time (s)")  # seconds at every zoom, as the other views say
         self.spec.setXLink(self.wave)
         self.grid.setXLink(self.wave)
         for plot in (self.wave, self.spec, self.grid):
@@ -173,7 +176,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         duration = data.shape[0] * 256 / self._rate
         table = lut("CET-D1" if mode == "difference" else "inferno")
         self.spec_image.set(np.ascontiguousarray(data.T), QRectF(0, 0, duration, self._rate / 2), levels, table)
-        self.spec.setYRange(0, min(self._rate / 2, 12000), padding=0)
+        self.spec.setYRange(0, self._rate / 2, padding=0)  # the whole band of the clip's own rate
 
     # ------------------------------------------------------------ token grid
     def show_grid(self, grid: GridData, edits: Edits) -> None:
@@ -269,9 +272,16 @@ class TimeViews(pg.GraphicsLayoutWidget):
                 f"(entropy {grid.stats[k].entropy_bits:.1f} bits, {100 * grid.stats[k].utilization:.0f}% of codes used)")
 
     def _hover(self, pos: Any) -> None:
+        text = None
         if self.grid.sceneBoundingRect().contains(pos):
             p = self.grid.getViewBox().mapSceneToView(pos)
-            self.hovered.emit(self.cell_at(p.x(), p.y()) or " ")
+            text = self.cell_at(p.x(), p.y())
+        self.hovered.emit(text or " ")
+
+    def leaveEvent(self, event: Any) -> None:
+        """The pointer left the views: no cell is hovered any more."""
+        self.hovered.emit(" ")
+        super().leaveEvent(event)
 
     def _clicked(self, event: Any) -> None:
         if event.button() != Qt.MouseButton.LeftButton:

@@ -1,6 +1,6 @@
 """The explorer window assembles the components (each in its own module, talking through signals:
-codec bar, live bar, file view, codebook panel, transport, metrics line, exports, File, Classroom and
-Help menus, presentation mode, the autosaved session) and keeps the session's results.
+codec bar, live bar, the central area (codebook panel, file and live views, transport, metrics line),
+exports, File, Classroom and Help menus, presentation mode, the autosaved session).
 
 The :class:`SessionModel` holds the state (clip, encoding, edits, reconstruction) on the GUI thread;
 the :class:`InferenceWorker` computes; the :class:`Player` plays. An edit goes from the panel to
@@ -21,9 +21,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QIcon, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QHBoxLayout, QMainWindow, QMessageBox, QSplitter, QStackedWidget, QVBoxLayout, QWidget,
-)
+from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from explorer.core.audio import Clip
 from explorer.core.edits import Edits
@@ -34,22 +32,18 @@ from explorer.core.session_file import session_json
 from explorer.services.session import (
     CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel,
 )
+from explorer.ui.central import Central
 from explorer.ui.classroom_menu import ClassroomMenu
-from explorer.ui.codebook_panel import CodebookPanel
 from explorer.ui.codec_bar import CodecBar
 from explorer.ui.exports import Exports
 from explorer.ui.file_menu import FileMenu
 from explorer.ui.grid_data import GridData
 from explorer.ui.help_menu import HelpMenu
 from explorer.ui.live_bar import LiveBar
-from explorer.ui.live_view import LiveViews
-from explorer.ui.metrics_line import MetricsLine
 from explorer.ui.progress import ProgressBox
 from explorer.ui.presentation import ShortcutOverlay, set_presentation
 from explorer.ui.session_store import SessionStore
 from explorer.ui.settings_schema import migrate
-from explorer.ui.time_panel import TimePanel
-from explorer.ui.transport import Transport
 from explorer.ui.worker import InferenceWorker, Spectra
 
 log = logging.getLogger(__name__)
@@ -82,6 +76,10 @@ class MainWindow(QMainWindow):
         self.announcement = ""
         """A status-bar message to show once the next reconstruction is drawn (opening a clip rewrites
         the status bar, so a message shown before that would be lost at once)."""
+        self.fallback_note = ""
+        """Why the saved codec choice was replaced at start (shown instead of a dialog)."""
+        self.sound_codec: str | None = None
+        """The codec whose reconstruction is heard and drawn (the grid may show a newer one's tokens)."""
         self._build()
         self._connect()
         self.restore_state(welcome)
@@ -103,31 +101,10 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.codec_bar)
         self.live_bar = LiveBar(self)
         self.addToolBar(self.live_bar)
-        self.file_view = TimePanel()
-        self.views = self.file_view.views
-        self.live_views = LiveViews()
-        self.panel = CodebookPanel(self.model)
-        self.stack = QStackedWidget()
-        self.stack.addWidget(self.file_view)
-        self.stack.addWidget(self.live_views)
-        self.splitter = QSplitter()
-        self.splitter.addWidget(self.panel)
-        self.splitter.addWidget(self.stack)
-        self.splitter.setStretchFactor(1, 3)
-        self.splitter.setSizes([380, 1100])
-        self.transport = Transport(self.views)
-        self.player = self.transport.player
-        self.metrics = MetricsLine()
-        row = QHBoxLayout()
-        row.addWidget(self.transport)
-        row.addStretch(1)
-        row.addWidget(self.metrics)
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.addWidget(self.splitter, 1)
-        layout.addWidget(self.live_bar.label)
-        layout.addLayout(row)
-        self.setCentralWidget(central)
+        c = self.central = Central(self.model, self.live_bar.label)
+        self.file_view, self.views, self.live_views, self.panel = c.file_view, c.views, c.live_views, c.panel
+        self.stack, self.transport, self.metrics, self.player = c.stack, c.transport, c.metrics, c.transport.player
+        self.setCentralWidget(c)
         self.progress = ProgressBox()
         self.statusBar().addPermanentWidget(self.progress)
         self.overlay = ShortcutOverlay(self)
@@ -156,6 +133,7 @@ class MainWindow(QMainWindow):
         w.decoded.connect(self._on_decoded)
         w.progress.connect(self.progress.show_progress)
         w.failed.connect(self._on_failed)
+        w.encode_failed.connect(self._encode_failed)
         self.progress.cancel_button.clicked.connect(w.cancel)
         for source in (self.transport, self.exports, self.classroom, self.help):
             source.message.connect(self.statusBar().showMessage)
@@ -199,8 +177,8 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ the session
     def _snapshot(self) -> str | None:
         """The session as autosaved (None while there is none to save)."""
-        if self.model.path is None or self.live_bar.live is not None:
-            return None
+        if self.model.path is None or self.grid is None or self.live_bar.live is not None:
+            return None  # nothing encoded yet: the saved codec is kept, never overwritten by "none"
         lo, hi = self.views.wave.viewRange()[0]
         grid = self.grid
         return session_json(self.model.path, self.model.edits, (lo, hi), self.file_view.spectrogram,
@@ -245,7 +223,8 @@ class MainWindow(QMainWindow):
 
     def _decode(self) -> DecodeJob | None:
         """Ask the worker for the model's encoding under its edits, from the playhead first."""
-        job = self.model.decode_job(self.player.seconds, OutputFormat(*self.player.format), self.transport.heard)
+        job = self.model.decode_job(self.player.seconds, OutputFormat(*self.player.format), self.transport.heard,
+                                    self.transport.heard_ready)
         if job is not None:
             self.worker.submit(job)
         return job
@@ -263,6 +242,7 @@ class MainWindow(QMainWindow):
     def _live_running(self, running: bool) -> None:
         for w in (self.codec_bar, self.file_menu.open_action):
             w.setEnabled(not running)
+        self.metrics.setVisible(not running)  # the file's figures are not the live run's
 
     def _live_started(self, info: Any, n: int, hop: int) -> None:
         self.live_views.start(info, n, hop)
@@ -288,6 +268,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ worker results
     def _on_opened(self, job: OpenJob, clip: Clip, spectra: Spectra) -> None:
         self.model.set_clip(job.path, clip)
+        self.sound_codec = None
         self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.transport.load(clip)
         name = job.path.name
@@ -302,6 +283,8 @@ class MainWindow(QMainWindow):
         # full collection can pause the GUI thread for over 100 ms (measured in the stress test)
         gc.freeze()
         self.grid = grid
+        self.file_view.show_codecs(encoded.choice.name, self.sound_codec)
+        self.codec_bar.confirm(encoded.choice)
         self.codec_bar.show_device(encoded.device)
         self.views.show_grid(grid, self.model.edits)
         self.panel.show_grid(grid, self.model.edits)
@@ -328,6 +311,8 @@ class MainWindow(QMainWindow):
     def _on_decoded(self, job: DecodeJob, decoded: Decoded, spectra: Spectra) -> None:
         if not self.model.apply_decoded(job, decoded):
             return
+        self.sound_codec = job.encoded.choice.name
+        self.file_view.show_codecs(self.sound_codec, self.sound_codec)
         self.views.show_audio(None, decoded.clip.samples, decoded.clip.sample_rate, spectra)
         if self.pending_view is not None:
             self.views.wave.setXRange(*self.pending_view, padding=0)
@@ -338,7 +323,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(self.announcement, 20000)
             self.announcement = ""
         if self.grid is not None:
-            self.metrics.show_figures(decoded, self.grid, self.edit_to_sound_ms)
+            self.metrics.show_figures(self.sound_codec, decoded, self.grid, self.edit_to_sound_ms)
         self.reconstruction_ready.emit()
 
     def _note_sound(self, job: DecodeJob) -> None:
@@ -346,13 +331,27 @@ class MainWindow(QMainWindow):
             self.edit_to_sound_ms = 1000 * (time.perf_counter() - job.submitted)
             self.edit_clock = None
 
+    def _encode_failed(self, job: EncodeJob, message: str) -> None:
+        """A codec choice could not be used: back to the last that worked (or, at start, a fallback)."""
+        if job.clip is not self.model.clip:
+            return
+        at_start = self.codec_bar.working is None
+        choice = self.codec_bar.fallback(job.choice)
+        if choice is None:
+            return
+        shown = self.model.encoded
+        if shown is None or shown.choice != choice:
+            self.worker.submit(EncodeJob(job.clip, choice))
+        if at_start:  # the saved choice: say so once in the status bar, no dialog on every start
+            self.fallback_note = (f"{job.choice.name} on '{job.choice.device}' could not be used ({message.rstrip('.')}), "
+                                  f"so {choice.name} on '{choice.device}' is used instead.")
+
     def _on_failed(self, title: str, message: str) -> None:
         self.progress.hide()
-        if self.grid is not None and self.codec_bar.codec != self.grid.info.name:
-            self.codec_bar.select(self.grid.info.name, self.grid.n_codebooks)
-        self.statusBar().showMessage(message, 10000)
+        note, self.fallback_note = self.fallback_note, ""
+        self.statusBar().showMessage(note or message, 20000 if note else 10000)
         self.failed.emit(title, message)
-        if not self.headless:
+        if not self.headless and not note:
             QMessageBox.warning(self, title, message)
 
     def _tick(self) -> None:
@@ -360,6 +359,7 @@ class MainWindow(QMainWindow):
             self.live_views.draw()
         elif self.player.has_tracks:
             self.views.set_playhead(self.player.seconds)
+            self.transport.show_position()
 
     # ------------------------------------------------------------ classroom
     def toggle_presentation(self) -> None:

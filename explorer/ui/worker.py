@@ -58,6 +58,7 @@ class InferenceWorker(QThread):
     decoded = Signal(object, object, object)  # DecodeJob, Decoded, Spectra
     progress = Signal(float, str)
     failed = Signal(str, str)  # title, message
+    encode_failed = Signal(object, str)  # the EncodeJob whose codec could not be used, and why
 
     def __init__(self) -> None:
         super().__init__()
@@ -68,6 +69,7 @@ class InferenceWorker(QThread):
         self._stop = False
         self.cancel_requested = False
         self._original: tuple[Clip | None, FloatArray] = (None, np.zeros((0, 0), np.float32))
+        self._running: Job | None = None
 
     # ------------------------------------------------------------ GUI thread
     def submit(self, job: Job) -> None:
@@ -111,21 +113,28 @@ class InferenceWorker(QThread):
                     return
                 job = self._queue.pop(0)
             self.cancel_requested = False
+            self._running = job
             try:
                 self._handle(job)
             except CancelledError:
                 self.progress.emit(1.0, "Cancelled")
             except ExplorerError as exc:
-                self.failed.emit("Codec Explorer", str(exc))
+                self._fail("Codec Explorer", str(exc))
             except Exception as exc:  # noqa: BLE001 - report, keep the worker alive
                 log.error("worker failed:\n%s", traceback.format_exc())
-                self.failed.emit("Unexpected error", f"{type(exc).__name__}: {exc}")
+                self._fail("Unexpected error", f"{type(exc).__name__}: {exc}")
+
+    def _fail(self, title: str, message: str) -> None:
+        """Report a failure; one while encoding also says which choice failed, so the window can fall back."""
+        if isinstance(self._running, EncodeJob):
+            self.encode_failed.emit(self._running, message)
+        self.failed.emit(title, message)
 
     def _handle(self, job: Job) -> None:
         if isinstance(job, OpenJob):
             clip = load_audio(job.path, self._progress(False))
             self.opened.emit(job, clip, Spectra(self._original_spectrum(clip), None, None))
-            job = EncodeJob(clip, job.choice)
+            job = self._running = EncodeJob(clip, job.choice)
         if isinstance(job, EncodeJob):
             engine = self.engines.get(job.choice, self._download_progress)
             encoded = session.encode(engine, job, self._progress(False))
@@ -143,12 +152,26 @@ class InferenceWorker(QThread):
             merged = job.heard.copy()
             end = min(merged.shape[1], at + samples.shape[1])
             merged[:, at:end] = samples[: merged.shape[0], : end - at]
-            self._send(job, merged)
+            self.sound.emit(job, merged, self._spliced(job, at, samples))
         decoded = session.decode(engine, job, self._progress(True), lambda clip: self._send(job, clip.samples))
         recon = spectrogram_db(decoded.clip.samples, decoded.clip.sample_rate)
         original = self._original_spectrum(job.encoded.clip)
         n = min(len(recon), len(original))
         self.decoded.emit(job, decoded, Spectra(original, recon, recon[:n] - original[:n]))
+
+    def _spliced(self, job: DecodeJob, at: int, samples: FloatArray) -> FloatArray | None:
+        """The span ``samples`` (from clip sample ``at``) written into a copy of what the player plays:
+        only the span is prepared for the stream."""
+        out, ready = job.output, job.heard_ready
+        if out is None or ready is None:
+            return None
+        rate = job.encoded.clip.sample_rate
+        span = prepare(samples, rate, out.rate, out.channels)
+        merged = ready.copy()
+        start = min(len(merged), round(at * out.rate / rate))
+        end = min(len(merged), start + len(span))
+        merged[start:end] = span[: end - start]
+        return merged
 
     def _send(self, job: DecodeJob, samples: FloatArray) -> None:
         """The sound of ``job``, prepared for the player's stream when the job says what that is."""
