@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from explorer.core.audio import Clip, save_audio
+from explorer.core.audio import save_audio
 
 
 @pytest.fixture(scope="module")

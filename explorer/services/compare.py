@@ -40,6 +40,22 @@ class Compared:
     quality: Quality
 
 
+COLUMN_LABELS = {
+    "key": "key", "codec": "codec", "sample_rate": "sample rate (Hz)", "frame_rates_hz": "frame rate (Hz)",
+    "codebooks": "codebooks", "tokens_per_second": "tokens/s", "bitrate_kbps": "bitrate (kbps)", "kbps": "kbps heard",
+    "si_sdr_db": "SI-SDR (dB)", "mel_distance": "mel distance", "stoi": "STOI", "encode_seconds": "encode (s)",
+    "decode_seconds": "decode (s)", "randomized": "randomized", "tokens": "tokens", "si_sdr_vs_a_db": "SI-SDR vs A (dB)",
+    "si_sdr_vs_b_db": "SI-SDR vs B (dB)", "stoi_vs_a": "STOI vs A", "stoi_vs_b": "STOI vs B",
+    "tokens_in_10s": "tokens in 10 s", "frames_in_10s": "frames in 10 s",
+}
+"""How a reader sees the columns of the comparison's and the experiments' tables (the CSV files keep the keys)."""
+
+
+def column_label(key: str) -> str:
+    """``si_sdr_db`` as ``SI-SDR (dB)``: :data:`COLUMN_LABELS`, or the key with spaces for underscores."""
+    return COLUMN_LABELS.get(key, key.replace("_", " "))
+
+
 def frame_rates_text(info: CodecInfo, n_codebooks: int) -> str:
     """``75``, ``12.5`` or SNAC 24 kHz's ``46.88/23.44/11.72``: the first ``n_codebooks``' frame rates in Hz."""
     return "/".join(f"{round(r, 2):g}" for r in info.frame_rates(n_codebooks))

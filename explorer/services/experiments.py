@@ -69,36 +69,80 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
         exp.table.append({"codebooks": k, **m})
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
                                            f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
-    first, last = exp.table[0], exp.table[-1]
-    exp.conclusion = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, STOI went from {first['stoi']:.2f} to "
-                      f"{last['stoi']:.2f}: the first codebooks buy the most.")
+    exp.conclusion = _ladder_conclusion(exp.table)
     return exp
 
 
+CLEAR_STOI = 0.05
+"""A STOI difference below this is narrated as small: the two randomizations hurt alike."""
+
+
+def _drop(before: float | None, after: float | None) -> float | None:
+    return None if before is None or after is None else before - after
+
+
+def _ladder_conclusion(table: list[dict[str, Any]]) -> str:
+    """From the first to the last step, and whether the first doubling bought more STOI than the last."""
+    first, last = table[0], table[-1]
+    text = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, STOI went from {first['stoi']:.2f} to "
+            f"{last['stoi']:.2f}")
+    if len(table) < 3:
+        return text + "."
+    gain_first, gain_last = table[1]["stoi"] - first["stoi"], last["stoi"] - table[-2]["stoi"]
+    return text + (f": the first doubling added {gain_first:.2f} STOI, the last {gain_last:.2f}; "
+                   + ("the first codebooks buy the most." if gain_first > gain_last else "here the later codebooks still pay."))
+
+
 def semantic_vs_acoustic(engine: Engine, clip: Clip) -> Experiment:
-    """Randomize the first codebook, then the last: which one carries the words?"""
+    """Randomize the first (or semantic) codebook, then the last: which one carries the words?
+
+    The narration follows the codec: only a codec that marks a codebook as semantic
+    (:attr:`CodecInfo.semantic_codebooks`) is said to keep the words in one; on the others codebook 0
+    is the coarsest acoustic stage, and the conclusion says what its randomization cost, STOI and SI-SDR.
+    """
     info = engine.info
     enc = engine.encode(clip)
     last = enc.n_codebooks - 1
-    first = min(info.semantic_codebooks) if info.semantic_codebooks else 0
+    semantic = bool(info.semantic_codebooks)
+    first = min(info.semantic_codebooks) if semantic else 0
     exp = Experiment("semantic", f"Semantic vs acoustic: {info.name}",
                      "Replace one codebook's tokens with random ones and listen: if the words dissolve but the voice "
                      "remains, that codebook carried the content.")
-    if not info.semantic_codebooks:
+    if not semantic:
         exp.intro += (f" {info.name} marks no codebook as semantic (only Mimi distils one from a speech model), so here "
                       "codebook 0 is simply the coarsest acoustic stage: expect it to hurt everything, not just the words.")
     out, m = _measured(engine, clip, enc, Edits())
     exp.table.append({"randomized": "none", **m})
-    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}.", out))
-    for k, what in ((first, "semantic" if info.semantic_codebooks else "first"), (last, "last acoustic")):
+    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+    for k, what in ((first, "semantic" if semantic else "coarsest acoustic"), (last, "last acoustic")):
         out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})))
+        role = f", {info.role(k)}" if info.roles else ""
         exp.table.append({"randomized": f"codebook {k} ({what})", **m})
-        exp.steps.append(Step(f"random {k}", f"Codebook {k} ({what}) randomized: STOI {m['stoi']:.2f}.", out))
-    drop_first = exp.table[0]["stoi"] - exp.table[1]["stoi"]
-    drop_last = exp.table[0]["stoi"] - exp.table[2]["stoi"]
-    exp.conclusion = (f"Randomizing codebook {first} cost {drop_first:.2f} STOI, codebook {last} cost {drop_last:.2f}: "
-                      + ("intelligibility lives in the first." if drop_first > drop_last else "the difference is small here."))
+        exp.steps.append(Step(f"random {k}", f"Codebook {k} ({what}{role}) randomized: STOI {m['stoi']:.2f}, "
+                                             f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+    exp.conclusion = _semantic_conclusion(exp.table, info.name, semantic, first, last)
     return exp
+
+
+def _semantic_conclusion(table: list[dict[str, Any]], name: str, semantic: bool, first: int, last: int) -> str:
+    """What the three measured rows show, in the codec's own terms (see :func:`semantic_vs_acoustic`)."""
+    base, a, b = table
+    stoi_a, stoi_b = base["stoi"] - a["stoi"], base["stoi"] - b["stoi"]
+    sdr_a, sdr_b = _drop(base["si_sdr_db"], a["si_sdr_db"]), _drop(base["si_sdr_db"], b["si_sdr_db"])
+    measured = (f"Randomizing codebook {first} cost {stoi_a:.2f} STOI and {fmt(sdr_a, '.1f', ' dB')} SI-SDR; "
+                f"codebook {last} cost {stoi_b:.2f} STOI and {fmt(sdr_b, '.1f', ' dB')} SI-SDR. ")
+    if abs(stoi_a - stoi_b) < CLEAR_STOI:
+        return measured + f"The difference in intelligibility is small here (under {CLEAR_STOI:g} STOI)."
+    if semantic:
+        return measured + ("Intelligibility lives in the semantic codebook." if stoi_a > stoi_b else
+                           "Here the last acoustic codebook mattered more to intelligibility than the semantic one.")
+    if stoi_a < stoi_b:
+        return measured + f"On {name} the last stage mattered more than the coarsest one."
+    both = sdr_a is not None and sdr_b is not None and sdr_a > sdr_b
+    return measured + (f"{name} has no semantic codebook: codebook {first} is its coarsest acoustic stage, so it carries "
+                       + ("the most of everything, the waveform (SI-SDR) as well as the words (STOI)"
+                          if both else "the most intelligibility") +
+                       ", which shows the order of the residual stages, not a split between words and voice.")
 
 
 def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:

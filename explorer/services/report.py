@@ -1,7 +1,11 @@
-"""Pictures and a standalone HTML report of a comparison, without Qt (the CLI writes them headless).
+"""Figures and a standalone HTML report of a comparison, without Qt (the CLI writes them headless).
 
-The PNG writer is the format's minimum (8-bit RGB, one IDAT, zlib); the report embeds every image
-and every sound as a data: URI, so the one file can be mailed or put on a course page.
+Figures are drawn with matplotlib's object API on its Agg canvas: no pyplot and so no global
+figure state, which makes drawing safe on any thread and needs no display. Every figure reads on
+its own: each panel is titled with the codec's name and what it measured, the axes carry units
+(time in s, frequency in kHz, codebook index) and every image has a colour bar (level in dBFS,
+token id). The report embeds every figure and every sound as a data: URI, so the one file can be
+mailed or put on a course page.
 """
 
 from __future__ import annotations
@@ -9,51 +13,122 @@ from __future__ import annotations
 import base64
 import html
 import io
-import struct
-import zlib
 from dataclasses import asdict
+from functools import partial
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.ticker import MaxNLocator
 
 from explorer.core.audio import Clip
-from explorer.services.compare import Compared
-from explorer.core.spectrogram import spectrogram_db
 from explorer.core.metrics import fmt
 from explorer.core.palettes import SPEC_LEVELS, colormap, token_palette
+from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import AnyArray
+from explorer.services.compare import Compared, column_label
+from explorer.services.engine import Encoding
 
-def png_bytes(rgb: AnyArray) -> bytes:
-    """Encode ``[height, width, 3]`` uint8 as a PNG."""
-    h, w, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[y].tobytes() for y in range(h))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
-
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b""))
+WIDTH_IN, DPI = 10.0, 100
+"""Figures are 1000 pixels wide."""
+SPECTROGRAM_IN, GRID_IN = 2.0, 1.3
+"""Height of one spectrogram panel and of one token-grid panel, in inches."""
+MAX_HZ = 12000.0
+"""The spectrograms show up to 12 kHz (or the clip's Nyquist frequency, if lower)."""
 
 
-def spectrogram_rgb(clip: Clip, width: int = 900, height: int = 160, max_hz: float = 12000.0) -> AnyArray:
-    """The clip's spectrogram as an image, time across, low frequencies at the bottom."""
+def _spectrogram_cmap() -> ListedColormap:
+    """The window's spectrogram colours (:func:`colormap`) as a matplotlib colour map."""
+    lo, hi = SPEC_LEVELS
+    return ListedColormap(colormap(np.linspace(lo, hi, 256), lo, hi) / 255.0, name="explorer-spectrogram")
+
+
+def draw_spectrogram(ax: Axes, clip: Clip, title: str) -> AxesImage:
+    """``clip``'s spectrogram in dBFS on ``ax``: time in s across, frequency in kHz up."""
     db = spectrogram_db(clip.samples, clip.sample_rate)  # [frames, bins]
-    bins = db.shape[1]
-    top = max(2, int(bins * min(1.0, max_hz / (clip.sample_rate / 2))))
-    cols = np.linspace(0, db.shape[0] - 1, width).astype(int)
-    rows = np.linspace(top - 1, 0, height).astype(int)
-    return colormap(db[cols][:, rows].T, *SPEC_LEVELS)
+    nyquist = clip.sample_rate / 2
+    top_hz = min(MAX_HZ, nyquist)
+    bins = max(2, int(round(db.shape[1] * top_hz / nyquist)))
+    lo, hi = SPEC_LEVELS
+    image = ax.imshow(db[:, :bins].T, origin="lower", aspect="auto", cmap=_spectrogram_cmap(), vmin=lo, vmax=hi,
+                      extent=(0.0, clip.duration, 0.0, top_hz / 1000), interpolation="nearest")
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_ylabel("frequency (kHz)")
+    return image
 
 
-def grid_rgb(codes: list[AnyArray], size: int, width: int = 900, row_height: int = 6) -> AnyArray:
-    """Token grid: one band per codebook (0 at the top), in the window's colours."""
-    palette = token_palette(size)[:, :3]
-    bands = []
+def token_image(codes: list[AnyArray], width: int) -> AnyArray:
+    """``[codebooks, width]`` token ids: each codebook's row stretched over the same time span.
+
+    A coarse codebook (SNAC's slower scales) repeats each code over the columns it covers.
+    """
+    rows = []
     for row in codes:
-        cols = np.linspace(0, max(len(row) - 1, 0), width).astype(int)
-        band = palette[np.asarray(row)[cols]] if len(row) else np.zeros((width, 3), np.uint8)
-        bands.append(np.repeat(band[None], row_height, axis=0))
-    return np.concatenate(bands, axis=0)
+        row = np.asarray(row)
+        rows.append(row[(np.arange(width) * len(row)) // width] if len(row) else np.zeros(width, np.int64))
+    return np.stack(rows)
+
+
+def draw_grid(ax: Axes, enc: Encoding, duration: float, title: str) -> AxesImage:
+    """The token grid on ``ax``: one row per codebook (0 at the top), in the window's token colours."""
+    size = enc.info.codebook_size
+    width = max([len(c) for c in enc.codes] + [1])
+    n = len(enc.codes)
+    palette = ListedColormap(token_palette(size)[:, :3] / 255.0, name="explorer-tokens")
+    image = ax.imshow(token_image(enc.codes, width), aspect="auto", cmap=palette, vmin=-0.5, vmax=size - 0.5,
+                      extent=(0.0, duration, n - 0.5, -0.5), interpolation="nearest")
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=min(n, 6), integer=True))
+    ax.set_title(title, loc="left", fontsize=10)
+    ax.set_ylabel("codebook")
+    return image
+
+
+def _spectrogram_title(r: Compared) -> str:
+    row = r.row
+    return (f"{row.codec}: reconstruction at {row.bitrate_kbps:g} kbps, SI-SDR {fmt(row.si_sdr_db, '.1f', ' dB')}, "
+            f"STOI {fmt(row.stoi, '.2f')}")
+
+
+_Panel = tuple[float, Callable[[Axes], AxesImage], str]
+"""One panel of a figure: its height in inches, what draws it, its colour bar's label."""
+
+
+def comparison_figure(original: Clip | None, results: list[Compared]) -> Figure:
+    """The original's spectrogram (when given), then each codec's reconstruction spectrogram and token grid.
+
+    One time axis for all panels; a colour bar beside each (level in dBFS for spectrograms, token id
+    for grids). The figure is :data:`WIDTH_IN` x its panels' heights at :data:`DPI`.
+    """
+    panels: list[_Panel] = []
+    if original is not None:
+        panels.append((SPECTROGRAM_IN, partial(draw_spectrogram, clip=original,
+                                               title=f"original: {original.sample_rate} Hz, {original.duration:.2f} s"),
+                       "level (dBFS)"))
+    for r in results:
+        grid_title = f"{r.row.codec}: tokens, {r.row.codebooks} codebooks at {r.row.frame_rates_hz} Hz"
+        panels += [(SPECTROGRAM_IN, partial(draw_spectrogram, clip=r.reconstruction, title=_spectrogram_title(r)), "level (dBFS)"),
+                   (GRID_IN, partial(draw_grid, enc=r.encoding, duration=r.reconstruction.duration, title=grid_title), "token id")]
+    heights = [height for height, _, _ in panels]
+    fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.5), dpi=DPI, layout="constrained")
+    axes: list[Axes] = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]) if panels else []
+    for ax, (_, draw, label) in zip(axes, panels):
+        fig.colorbar(draw(ax), ax=ax, pad=0.01, label=label)
+    if axes:
+        axes[-1].set_xlabel("time (s)")
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    """Render ``fig`` on an Agg canvas as PNG bytes (its size in inches times its dpi, in pixels)."""
+    buf = io.BytesIO()
+    FigureCanvasAgg(fig)
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
 
 
 def wav_bytes(clip: Clip) -> bytes:
@@ -63,12 +138,8 @@ def wav_bytes(clip: Clip) -> bytes:
 
 
 def comparison_png(original: Clip, results: list[Compared]) -> bytes:
-    """The original's spectrogram, then each codec's reconstruction spectrogram and token grid, stacked."""
-    gap = np.full((6, 900, 3), 255, np.uint8)
-    parts = [spectrogram_rgb(original), gap]
-    for r in results:
-        parts += [spectrogram_rgb(r.reconstruction), grid_rgb(r.encoding.codes, r.encoding.info.codebook_size, row_height=3), gap]
-    return png_bytes(np.concatenate(parts, axis=0))
+    """:func:`comparison_figure` of the original and every result, as a PNG."""
+    return figure_png(comparison_figure(original, results))
 
 
 def _uri(kind: str, data: bytes) -> str:
@@ -76,31 +147,30 @@ def _uri(kind: str, data: bytes) -> str:
 
 
 def html_report(title: str, original: Clip, results: list[Compared]) -> str:
-    """A standalone page: the table, and for every codec its audio, spectrogram and token grid."""
+    """A standalone page: the table (readable headers with units), then for the original and every
+    codec its audio and its figure (spectrogram, and the codec's token grid)."""
     rows = [asdict(r.row) for r in results]
-    head = "".join(f"<th>{html.escape(k)}</th>" for k in (rows[0] if rows else {}))
+    head = "".join(f"<th>{html.escape(column_label(k))}</th>" for k in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{html.escape('n/a' if v is None else str(v))}</td>" for v in row.values()) + "</tr>"
                    for row in rows)
     sections = [f"""<section><h2>original</h2><audio controls src="{_uri('audio/wav', wav_bytes(original))}"></audio>
-<img alt="original spectrogram" src="{_uri('image/png', png_bytes(spectrogram_rgb(original)))}"></section>"""]
+<img alt="original spectrogram" src="{_uri('image/png', figure_png(comparison_figure(original, [])))}"></section>"""]
     for r in results:
         name = html.escape(r.row.codec)
         sections.append(f"""<section><h2>{name}</h2>
 <p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')}</p>
 {''.join(f"<p>{html.escape(line)}</p>" for line in r.quality.note_lines())}
 <audio controls src="{_uri('audio/wav', wav_bytes(r.reconstruction))}"></audio>
-<img alt="{name} spectrogram" src="{_uri('image/png', png_bytes(spectrogram_rgb(r.reconstruction)))}">
-<img alt="{name} token grid" src="{_uri('image/png', png_bytes(grid_rgb(r.encoding.codes, r.encoding.info.codebook_size)))}">
+<img alt="{name} spectrogram and token grid" src="{_uri('image/png', figure_png(comparison_figure(None, [r])))}">
 </section>""")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;background:#fafafa}} table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap;font-size:90%}} img{{display:block;margin:4px 0}}
-section{{margin:1.5em 0}} audio{{width:900px}}</style></head>
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap;font-size:90%}}
+img{{display:block;margin:4px 0;max-width:100%}} section{{margin:1.5em 0}} audio{{width:900px;max-width:100%}}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <p>Made by Codec Explorer. Every value is measured on this clip; the sounds and pictures are embedded.</p>
 <table><tr>{head}</tr>{body}</table>
 {''.join(sections)}
 </body></html>
 """
-

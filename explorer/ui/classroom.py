@@ -23,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry
 from explorer.core.audio import Clip
-from explorer.services.compare import Compared, write_csv
+from explorer.services.compare import Compared, column_label, write_csv
 from explorer.core.errors import ExplorerError
 from explorer.services.experiments import EXPERIMENTS, Experiment
 from explorer.core.output import write_bytes, write_text
+from explorer.core.types import AnyArray
 from explorer.services.report import comparison_png, html_report
 from explorer.ui.codec_bar import codec_usable
 from explorer.ui.grid_data import GridData
@@ -39,15 +40,33 @@ def usable_codecs() -> list[str]:
     return [n for n in CODEC_NAMES if codec_usable(n)]
 
 
+STOI_COLOUR, SDR_COLOUR = "#7aa2f7", "#e0af68"
+"""The experiments plot's two metrics; each axis's label has its metric's colour."""
+
+
+def db_range(values: list[float | None]) -> tuple[int, int]:
+    """The SI-SDR axis of the experiments plot: whole tens of dB around ``values`` and 0 dB.
+
+    The plot maps ``lo..hi`` dB onto STOI's 0..1, so both metrics share the plot with their own axis.
+    """
+    known = [v for v in values if v is not None] + [0.0]
+    lo, hi = int(np.floor(min(known) / 10) * 10), int(np.ceil(max(known) / 10) * 10)
+    return lo, max(hi, lo + 10)
+
+
 QUALITY_COLUMNS = {"si_sdr_db": "si_sdr", "mel_distance": "mel_distance", "stoi": "stoi"}
 """The comparison table's metric columns and the :class:`Quality` fields they show."""
 
 
 def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[dict[str, str]] | None = None) -> None:
-    """One row per dict; a None value reads "n/a", with its reason (``reasons[row][key]``) as the tooltip."""
+    """One row per dict under readable headers (:func:`column_label`; the CSV's key is the header's tooltip);
+    a None value reads "n/a", with its reason (``reasons[row][key]``) as the tooltip."""
     keys = list(rows[0]) if rows else []
     table.setColumnCount(len(keys))
-    table.setHorizontalHeaderLabels(keys)
+    for j, k in enumerate(keys):
+        header = QTableWidgetItem(column_label(k))
+        header.setToolTip(f"{k} in the CSV")
+        table.setHorizontalHeaderItem(j, header)
     table.setRowCount(len(rows))
     for i, row in enumerate(rows):
         for j, k in enumerate(keys):
@@ -209,6 +228,8 @@ class ExperimentsDock(QDockWidget):
         body = QWidget()
         layout = QVBoxLayout(body)
         self.choice = QComboBox()
+        self.choice.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.choice.setMinimumContentsLength(16)  # long titles elide: the dock fits beside the views
         for key, text in EXPERIMENTS.items():
             self.choice.addItem(text, key)
         self.run_button = QPushButton("Run")
@@ -226,9 +247,9 @@ class ExperimentsDock(QDockWidget):
         import pyqtgraph as pg
 
         self.plot = pg.PlotWidget()
-        self.plot.setLabel("bottom", "kbps heard")
-        self.plot.addLegend(offset=(5, 5))
-        self.plot.setMinimumHeight(160)
+        self.plot.setLabel("left", "STOI", color=STOI_COLOUR)  # the axes' colours are the legend: none covers a point
+        self.plot.setLabel("right", column_label("si_sdr_db"), color=SDR_COLOUR)
+        self.plot.setMinimumHeight(180)
         self.plot.hide()
         layout.addWidget(self.plot, 1)
         self.play_all = QPushButton("Play every step in turn")
@@ -263,23 +284,44 @@ class ExperimentsDock(QDockWidget):
         self.play_all.setEnabled(any(st.audio is not None for st in exp.steps))
 
     def _plot(self, exp: Experiment) -> None:
-        """Metric against bitrate, where the experiment measured both (the bitrate ladder)."""
+        """STOI (left axis) and SI-SDR (right axis) of each step: against the bitrate heard where it climbs from
+        step to step (the ladder), else as a pair of bars per step, labelled by the step (the semantic experiment)."""
         import pyqtgraph as pg
 
         self.plot.clear()
         rows = exp.table
-        if not rows or "kbps" not in rows[0]:
+        if not rows or not {"stoi", "si_sdr_db"} <= rows[0].keys():
             self.plot.hide()
             return
-        kbps = [r["kbps"] for r in rows]
+        lo, hi = db_range([r["si_sdr_db"] for r in rows])
 
-        def values(key: str, scale: float = 1.0) -> list[float]:
-            return [np.nan if r[key] is None else r[key] / scale for r in rows]  # n/a: a gap in the line
+        def values(key: str, lo: float = 0.0, hi: float = 1.0) -> AnyArray:  # n/a: NaN, a gap or no bar, never text
+            return np.array([np.nan if r[key] is None else (r[key] - lo) / (hi - lo) for r in rows], np.float64)
 
-        self.plot.plot(kbps, values("stoi"), pen=pg.mkPen("#7aa2f7", width=2), symbol="o", name="STOI", connect="finite")
-        self.plot.plot(kbps, values("si_sdr_db", 20), pen=pg.mkPen("#e0af68", width=2), symbol="s",
-                       name="SI-SDR / 20 dB", connect="finite")
-        self.plot.setLogMode(x=True, y=False)
+        stoi, sdr = values("stoi"), values("si_sdr_db", lo, hi)
+        kbps = [r.get("kbps") or 0.0 for r in rows]
+        if all(0 < a < b for a, b in zip(kbps, kbps[1:])):
+            x = np.log2(kbps)
+            self.plot.plot(x, stoi, pen=pg.mkPen(STOI_COLOUR, width=2), symbol="o", symbolBrush=STOI_COLOUR, connect="finite")
+            self.plot.plot(x, sdr, pen=pg.mkPen(SDR_COLOUR, width=2), symbol="s", symbolBrush=SDR_COLOUR, connect="finite")
+            ticks = [(float(p), f"{k:.3g}") for p, k in zip(x, kbps)]
+            self.plot.setLabel("bottom", f"{column_label('kbps')} (log scale)")
+            self.plot.setXRange(float(x[0]), float(x[-1]), padding=0.08)
+        else:
+            x = np.arange(len(rows), dtype=np.float64)
+            zero = -lo / (hi - lo)
+            for offset, heights, base, colour in ((-0.19, stoi, 0.0, STOI_COLOUR), (0.19, sdr - zero, zero, SDR_COLOUR)):
+                ok = np.isfinite(heights)
+                self.plot.addItem(pg.BarGraphItem(x=x[ok] + offset, y0=base, height=heights[ok], width=0.36, brush=colour))
+            labels = [step.label for step in exp.steps] if len(exp.steps) == len(rows) else [str(i + 1) for i in range(len(rows))]
+            ticks = [(float(i), label + (" (n/a)" if not (np.isfinite(stoi[i]) and np.isfinite(sdr[i])) else ""))
+                     for i, label in enumerate(labels)]
+            self.plot.setLabel("bottom", "step")
+            self.plot.setXRange(-0.6, len(rows) - 0.4, padding=0)
+        self.plot.getAxis("bottom").setTicks([ticks])
+        step = 10 if hi - lo <= 60 else 20
+        self.plot.getAxis("right").setTicks([[((db - lo) / (hi - lo), f"{db:g}") for db in range(int(lo), int(hi) + 1, step)]])
+        self.plot.setYRange(0, 1, padding=0.05)
         self.plot.show()
 
     def play_in_turn(self) -> None:
