@@ -75,11 +75,14 @@ def test_html_report_embeds_each_figure_and_shows_readable_headers(speech, two_c
 def test_compare_dialog_shows_readable_headers_and_the_figure(qtbot, speech, two_counts):
     from PySide6.QtWidgets import QWidget
 
+    from explorer.services.report import Comparison, comparison_png
     from explorer.ui.classroom import CompareDialog
 
     parent = QWidget()
     qtbot.addWidget(parent)
-    dialog = CompareDialog(parent, speech, "speech", lambda clip, names, done, failed: done(two_counts), lambda clip: None)
+    comparison = Comparison(two_counts, comparison_png(speech, two_counts))
+    dialog = CompareDialog(parent, speech, "speech", lambda clip, names, done, failed: done(comparison),
+                           lambda *args: None, lambda clip: None)
     dialog.run_compare(["rvq-lab", "rvq-lab@4"])
     headers = [dialog.table.horizontalHeaderItem(j).text() for j in range(dialog.table.columnCount())]
     assert headers[:2] == ["key", "codec"] and "SI-SDR (dB)" in headers and "STOI" in headers

@@ -151,7 +151,7 @@ def test_classroom_tools_and_the_worker_read_no_widget_while_the_codec_box_chang
     qtbot.waitUntil(lambda: len(results) >= 2, timeout=300_000)
     flipper.stop()
     assert "error" not in results, results
-    assert {row.row.codec for row in results["compare"]} == {"rvq-lab@4", "encodec-24khz"}
+    assert {row.row.codec for row in results["compare"].results} == {"rvq-lab@4", "encodec-24khz"}
     assert results["ladder"].title == "Bitrate ladder: rvq-lab"  # the codec chosen when it started
     assert not touched, sorted(set(touched))[:20]
     assert threads == {threading.main_thread().name}

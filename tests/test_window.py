@@ -230,7 +230,8 @@ def test_compare_dialog_runs_plays_each_codec_and_exports(qtbot, window, speech_
     assert dialog.table.rowCount() == 2 and not dialog.picture.pixmap().isNull()
     dialog.play_row(1)  # key B
     assert w.transport.foreign_audio and w.player.playing
-    dialog.export(tmp_path)
+    dialog.export(tmp_path)  # written on the tools' worker: the window keeps drawing meanwhile
+    qtbot.waitUntil(lambda: "Wrote comparison.csv" in dialog.status.text(), timeout=60_000)
     assert {p.name for p in tmp_path.iterdir()} >= {"comparison.csv", "comparison.png", "report.html"}
     dialog.close()
     w.transport.toggle_play()  # the next play is the file view's tracks again

@@ -209,3 +209,13 @@ def test_readouts_follow_the_playhead_and_the_pointer_and_read_seconds(qtbot, wi
     assert not w.metrics.isVisible()
     w._live_running(False)
     assert w.metrics.isVisible()
+
+
+def test_a_silent_clip_shows_no_negative_zeros(qtbot, window, tmp_path):
+    path = tmp_path / "silence.wav"
+    save_audio(path, Clip(np.zeros((1, 24000), np.float32), 24000))
+    open_clip(qtbot, window, path)
+    table = window.panel.table
+    cells = [table.item(k, c).text() for k in range(table.rowCount()) for c in range(5, table.columnCount())]
+    assert cells and not any(text.startswith("-") for text in cells), cells
+    assert "-0" not in window.metrics.text() and "nan" not in window.metrics.text().lower(), window.metrics.text()

@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -31,8 +32,10 @@ from explorer.core.metrics import fmt
 from explorer.core.palettes import SPEC_LEVELS, colormap, token_palette
 from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import AnyArray
-from explorer.services.compare import Compared, column_label
+from explorer.core.output import write_bytes, write_text
+from explorer.services.compare import Compared, column_label, compare_named, write_csv
 from explorer.services.engine import Encoding
+from explorer.services.session import Engines
 
 WIDTH_IN, DPI = 10.0, 100
 """Figures are 1000 pixels wide."""
@@ -174,3 +177,31 @@ img{{display:block;margin:4px 0;max-width:100%}} section{{margin:1.5em 0}} audio
 {''.join(sections)}
 </body></html>
 """
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A comparison's results and its picture, made together off the GUI thread."""
+
+    results: list[Compared]
+    png: bytes
+
+
+def compare_and_draw(engines: Engines, specs: list[tuple[str, int | None]], device: str, clip: Clip) -> Comparison:
+    """:func:`explorer.services.compare.compare_named`, then :func:`comparison_png` of its results."""
+    results = compare_named(engines, specs, device, clip)
+    return Comparison(results, comparison_png(clip, results))
+
+
+def write_comparison(folder: Path, title: str, clip: Clip, comparison: Comparison) -> list[Path]:
+    """``comparison.csv``, ``comparison.png`` and ``report.html`` in ``folder``, by the output policy."""
+    paths = [folder / "comparison.csv", folder / "comparison.png", folder / "report.html"]
+    write_csv([r.row for r in comparison.results], paths[0])
+    write_bytes(paths[1], comparison.png)
+    write_text(paths[2], html_report(f"Codec comparison: {title}", clip, comparison.results))
+    return paths
+
+
+def export_comparison(engines: Engines, folder: Path, title: str, clip: Clip, comparison: Comparison) -> list[Path]:
+    """:func:`write_comparison` as a job of a worker that hands every job its engines (it needs none)."""
+    return write_comparison(folder, title, clip, comparison)

@@ -23,12 +23,10 @@ from PySide6.QtWidgets import (
 
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry
 from explorer.core.audio import Clip
-from explorer.services.compare import Compared, column_label, write_csv
-from explorer.core.errors import ExplorerError
-from explorer.services.experiments import EXPERIMENTS, Experiment
-from explorer.core.output import write_bytes, write_text
 from explorer.core.types import AnyArray
-from explorer.services.report import comparison_png, html_report
+from explorer.services.compare import Compared, column_label
+from explorer.services.experiments import EXPERIMENTS, Experiment
+from explorer.services.report import Comparison
 from explorer.ui.codec_bar import codec_usable
 from explorer.ui.grid_data import GridData
 
@@ -80,12 +78,13 @@ def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[d
 class CompareDialog(QDialog):
     """Pick codecs, compare them on the open clip, play each with a key (A, B, C, ...), export."""
 
-    def __init__(self, parent: QWidget, clip: Clip, title: str, run: Callable[..., None],
+    def __init__(self, parent: QWidget, clip: Clip, title: str, run: Callable[..., None], export: Callable[..., None],
                  play: Callable[[Clip], None]) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Compare codecs — {title}")
-        self.clip, self.title, self.run, self.play = clip, title, run, play
+        self.clip, self.title, self.run, self.write, self.play = clip, title, run, export, play
         self.results: list[Compared] = []
+        self.comparison: Comparison | None = None
         layout = QVBoxLayout(self)
         self.choices = QListWidget()
         for name in usable_codecs():
@@ -137,12 +136,13 @@ class CompareDialog(QDialog):
         self.status.setText(f"Encoding and decoding with {', '.join(names)}…")
         self.run(self.clip, names, self._done, self._failed)
 
-    def _done(self, results: list[Compared]) -> None:
-        self.results = results
+    def _done(self, comparison: Comparison) -> None:
+        self.comparison, self.results = comparison, comparison.results
+        results = comparison.results
         reasons = [{column: why for column, name in QUALITY_COLUMNS.items() if (why := r.quality.reason(name))} for r in results]
         _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)], reasons)
         pixmap = QPixmap()
-        pixmap.loadFromData(comparison_png(self.clip, results), "PNG")
+        pixmap.loadFromData(comparison.png, "PNG")
         self.picture.setPixmap(pixmap)
         self.run_button.setEnabled(True)
         self.export_button.setEnabled(True)
@@ -164,14 +164,20 @@ class CompareDialog(QDialog):
             if not chosen:
                 return
             folder = Path(chosen)
-        try:
-            write_csv([r.row for r in self.results], folder / "comparison.csv")
-            write_bytes(folder / "comparison.png", comparison_png(self.clip, self.results))
-            write_text(folder / "report.html", html_report(f"Codec comparison: {self.title}", self.clip, self.results))
-        except (OSError, ExplorerError) as exc:
-            QMessageBox.warning(self, "Export failed", str(exc))
+        if self.comparison is None:
             return
+        self.export_button.setEnabled(False)
+        self.status.setText(f"Writing the comparison's CSV, picture and report to {folder}…")
+        self.write(folder, self.title, self.clip, self.comparison, lambda paths: self._exported(folder), self._export_failed)
+
+    def _exported(self, folder: Path) -> None:
+        self.export_button.setEnabled(True)
         self.status.setText(f"Wrote comparison.csv, comparison.png and report.html to {folder}")
+
+    def _export_failed(self, message: str) -> None:
+        self.export_button.setEnabled(True)
+        self.status.setText("The comparison was not exported.")
+        QMessageBox.warning(self, "Export failed", message)
 
 
 class TokenStatsDialog(QDialog):

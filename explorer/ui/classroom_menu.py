@@ -9,6 +9,7 @@ the codec names, the device), so the worker never reads a widget.
 from __future__ import annotations
 
 from functools import partial
+from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -18,7 +19,8 @@ from PySide6.QtWidgets import QMainWindow, QMenu, QScrollArea
 from explorer.core.audio import Clip, load_audio
 from explorer.core.resources import resource
 from explorer.services import experiments
-from explorer.services.compare import Compared, compare_named, parse_spec
+from explorer.services.compare import parse_spec
+from explorer.services.report import Comparison, compare_and_draw, export_comparison
 from explorer.services.session import SessionModel
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
 from explorer.ui.grid_data import GridData
@@ -62,7 +64,7 @@ class ClassroomMenu(QObject):
         clip, title = self.current_clip()
         if self.model.clip is None:
             self.message.emit(f"No clip is open, so the comparison uses the bundled speech clip ({title}).", 10000)
-        self.compare_dialog = CompareDialog(self.window, clip, title, self.run_compare, self.play)
+        self.compare_dialog = CompareDialog(self.window, clip, title, self.run_compare, self.export_compare, self.play)
         self.compare_dialog.show()
         return self.compare_dialog
 
@@ -75,11 +77,16 @@ class ClassroomMenu(QObject):
         self.token_dialog.show()
         return self.token_dialog
 
-    def run_compare(self, clip: Clip, names: list[str], done: Callable[[list[Compared]], None],
+    def run_compare(self, clip: Clip, names: list[str], done: Callable[[Comparison], None],
                     failed: Callable[[str], None]) -> None:
-        """Compare the codecs ``names`` (NAME or NAME@codebooks) on ``clip``, on the tools' worker."""
-        job = partial(compare_named, specs=[parse_spec(n) for n in names], device=self._device(), clip=clip)
+        """Compare the codecs ``names`` (NAME or NAME@codebooks) on ``clip`` and draw the picture, on the tools' worker."""
+        job = partial(compare_and_draw, specs=[parse_spec(n) for n in names], device=self._device(), clip=clip)
         self.tools.submit(job, done, failed)
+
+    def export_compare(self, folder: Path, title: str, clip: Clip, comparison: Comparison,
+                       done: Callable[[list[Path]], None], failed: Callable[[str], None]) -> None:
+        """Write the comparison's CSV, PNG and HTML report to ``folder``, on the tools' worker."""
+        self.tools.submit(partial(export_comparison, folder=folder, title=title, clip=clip, comparison=comparison), done, failed)
 
     def run_experiment(self, name: str, done: Callable[[experiments.Experiment], None],
                        failed: Callable[[str], None]) -> None:

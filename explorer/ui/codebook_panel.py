@@ -19,6 +19,11 @@ from explorer.core.edits import Edits
 from explorer.services.session import SessionModel
 from explorer.ui.grid_data import GridData
 
+def unsigned(value: float, digits: int) -> float:
+    """``value`` rounded to ``digits``, with no minus sign on a zero ("-0.0 b" reads as a bug)."""
+    return round(value, digits) + 0.0
+
+
 COLUMNS = ("#", "M", "S", "R", "carries", "kbps", "entropy", "used")
 TOGGLES = {1: "mute", 2: "solo", 3: "randomize"}
 
@@ -67,8 +72,9 @@ class CodebookPanel(QWidget):
             total = sum(s.bitrate for s in grid.stats) or 1.0
             for k in range(n):
                 st = grid.stats[k]
-                values = [str(k), "", "", "", grid.info.role(k), f"{st.bitrate / 1000:.2f} ({100 * st.bitrate / total:.0f}%)",
-                          f"{st.entropy_bits:.1f} b", f"{100 * st.utilization:.0f}%"]
+                values = [str(k), "", "", "", grid.info.role(k),
+                          f"{unsigned(st.bitrate / 1000, 2):.2f} ({unsigned(100 * st.bitrate / total, 0):.0f}%)",
+                          f"{unsigned(st.entropy_bits, 1):.1f} b", f"{unsigned(100 * st.utilization, 0):.0f}%"]
                 if math.isnan(st.entropy_bits):  # live: no clip to count tokens over
                     values[6:] = ["–", "–"]
                 for c, v in enumerate(values):

@@ -45,7 +45,7 @@ class ToolWorker(QThread):
 
     # ------------------------------------------------------------ GUI thread
     def submit(self, job: Job, done: Callable[[Any], None], failed: Callable[[str], None]) -> None:
-        """Run ``job`` after those already waiting; ``done(result)`` or ``failed(message)`` follows."""
+        """Run ``job(engines)`` after those already waiting; ``done(result)`` or ``failed(message)`` follows."""
         key = next(self._ids)
         self._callbacks[key] = (done, failed)
         with self._cv:
