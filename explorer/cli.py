@@ -78,12 +78,52 @@ def _add_codec_flags(p: argparse.ArgumentParser, with_codec: bool = True) -> Non
     p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
 
 
+AUDIO_OUTPUT_HELP = "audio file to write: .wav (24-bit PCM, or 32-bit float with --float), .flac, .ogg, .aiff or .mp3"
+
+
+def _add_float_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--float", dest="float_samples", action="store_true",
+                   help="write 32-bit float samples (.wav, .aiff): peaks over full scale and every bit kept (default: 24-bit PCM)")
+
+
+def _subtype(args: argparse.Namespace) -> str | None:
+    """The subtype the audio outputs are written in: 32-bit float when asked for, else the format's default."""
+    from explorer.core.audio import FLOAT
+
+    return FLOAT if getattr(args, "float_samples", False) else None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with a refusal on one line of ours (``codec-explorer: error: …``), exit status 2."""
 
     def error(self, message: str) -> NoReturn:
         sub = self.prog.removeprefix("codec-explorer").strip()
         self.exit(2, f"codec-explorer: error: {sub + ': ' if sub else ''}{message} (see {self.prog} --help)\n")
+
+
+def _add_file_commands(sub: Any) -> None:
+    """``encode``, ``decode`` and ``roundtrip``: the commands from one file to another."""
+    p = sub.add_parser("encode", help="encode audio to a token file (.npz)")
+    p.add_argument("input")
+    _add_codec_flags(p)
+    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
+    p.add_argument("-o", "--output", required=True, help="token file to write (.npz)")
+
+    p = sub.add_parser("decode", help="decode a token file to audio, optionally with edits")
+    p.add_argument("tokens")
+    _add_codec_flags(p, with_codec=False)
+    _add_edit_flags(p)
+    p.add_argument("-o", "--output", required=True, help=AUDIO_OUTPUT_HELP)
+    _add_float_flag(p)
+
+    p = sub.add_parser("roundtrip", help="encode and decode audio, with edits, and print quality metrics")
+    p.add_argument("input")
+    _add_codec_flags(p)
+    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
+    _add_edit_flags(p)
+    p.add_argument("-o", "--output", default=None, help=AUDIO_OUTPUT_HELP)
+    _add_float_flag(p)
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,25 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("codecs", help="list the codecs, their rates and codebooks, and whether weights are here")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    p = sub.add_parser("encode", help="encode audio to a token file (.npz)")
-    p.add_argument("input")
-    _add_codec_flags(p)
-    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
-    p.add_argument("-o", "--output", required=True, help="token file to write (.npz)")
-
-    p = sub.add_parser("decode", help="decode a token file to audio, optionally with edits")
-    p.add_argument("tokens")
-    _add_codec_flags(p, with_codec=False)
-    _add_edit_flags(p)
-    p.add_argument("-o", "--output", required=True, help="audio file to write: .wav (32-bit float), .flac, .ogg, .aiff or .mp3")
-
-    p = sub.add_parser("roundtrip", help="encode and decode audio, with edits, and print quality metrics")
-    p.add_argument("input")
-    _add_codec_flags(p)
-    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
-    _add_edit_flags(p)
-    p.add_argument("-o", "--output", default=None, help="audio file to write: .wav (32-bit float), .flac, .ogg, .aiff or .mp3")
-    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    _add_file_commands(sub)
 
     p = sub.add_parser("compare", help="several codecs on one clip: table (CSV), picture (PNG) and an HTML report")
     p.add_argument("input")
@@ -137,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a codec, optionally with N codebooks (repeat: -c rvq-lab@8 -c mimi)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    _add_float_flag(p)
     p.set_defaults(weights=None)  # several codecs: each from its own cache
 
     p = sub.add_parser("install-desktop", help="add Codec Explorer to the desktop's menu and file managers' 'Open with'")
@@ -214,7 +237,7 @@ def _check_audio_output(args: argparse.Namespace) -> None:
 
     if args.output:
         check_output(args.output, _inputs(args))
-        output_format(args.output)
+        output_format(args.output, _subtype(args))
 
 
 def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
@@ -293,7 +316,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
         edits = Edits.from_dict({**saved.to_dict(), "seed": saved.seed if args.seed is None else args.seed})
     out = engine.decode(enc, edits, bar)
     bar.close()
-    _say_notes(save_audio(args.output, out, inputs=_inputs(args)))
+    _say_notes(save_audio(args.output, out, _subtype(args), _inputs(args)))
     print(f"{args.output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
@@ -313,7 +336,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     t2 = time.perf_counter()
     bar.close()
-    saved = save_audio(args.output, out, inputs=_inputs(args)) if args.output else ()
+    saved = save_audio(args.output, out, _subtype(args), _inputs(args)) if args.output else ()
     q = reconstruction_quality(clip, out)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
     result = {
@@ -328,9 +351,9 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "encode_seconds": round(t1 - t0, 3),
         "decode_seconds": round(t2 - t1, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
-        "notes": q.note_lines() + list(saved),
+        "notes": list(clip.notes) + q.note_lines() + list(saved),
     }
-    _say_notes(tuple(result["converted"]))
+    _say_notes(tuple(n for n in result["converted"] if n not in clip.notes))
     if args.json:
         print(json.dumps(finite(result), indent=2, allow_nan=False))
         return 0
@@ -338,7 +361,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
           f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
     print(f"SI-SDR {fmt(q.si_sdr, '6.2f', ' dB')}   mel distance {fmt(q.mel_distance, '.3f')}   STOI {fmt(q.stoi, '.3f')}   "
           f"delay {q.delay_samples} samples")
-    for line in q.note_lines() + list(saved):
+    for line in result["notes"]:
         print(f"  {line}")
     if args.output:
         print(f"wrote {args.output}")
@@ -408,6 +431,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out = prepare_folder(args.output)
     bar = _Bar()
     clip = load_audio(args.input)
+    _say_notes(clip.notes)
     specs = [parse_spec(c) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"))
@@ -422,7 +446,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         while stem in names:  # the same codec twice: rvq-lab.wav, rvq-lab-2.wav
             stem = f"{base}-{len([n for n in names if n.startswith(base)]) + 1}"
         names.add(stem)
-        save_audio(out / f"{stem}.wav", r.reconstruction, inputs=[args.input])
+        save_audio(out / f"{stem}.wav", r.reconstruction, _subtype(args), [args.input])
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
         print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {fmt(row.si_sdr_db, '.2f'):>7} "

@@ -53,8 +53,8 @@ def mp3(path: Path) -> Path:
 CASES = [
     ("empty file", lambda d: put(d / "empty.wav", b""), "is empty", None),
     ("zero-length audio", lambda d: write(d / "zero.wav", np.zeros((0, 1), np.float32)), "no audio samples", None),
-    ("truncated WAV", lambda d: truncated(write(d / "t.wav", tone(2.0))), None, None),  # libsndfile reads what is there
-    ("truncated FLAC", lambda d: truncated(write(d / "t.flac", tone(2.0))), "could not be read|ends early", None),
+    ("truncated WAV", lambda d: truncated(write(d / "t.wav", tone(2.0))), None, "ends early"),  # what is there, and says so
+    ("truncated FLAC", lambda d: truncated(write(d / "t.flac", tone(2.0))), None, "ends early"),
     ("truncated MP3", lambda d: truncated(mp3(d / "t.mp3")), None, None),
     ("random bytes .wav", lambda d: put(d / "r.wav", np.random.default_rng(1).bytes(5000)), "could not be read", None),
     ("random bytes .flac", lambda d: put(d / "r.flac", np.random.default_rng(2).bytes(5000)), "could not be read", None),

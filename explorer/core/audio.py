@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import stat
+import struct
 import tempfile
 from typing import Any, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -97,6 +98,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         raise AudioError(f"'{p.name}' is empty (0 bytes): there is no audio in it.")
     notes: list[str] = []
     try:
+        promised = declared_frames(_head(p))
         with _quiet_decoder(p), sf.SoundFile(os.fsencode(p)) as f:
             rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
             _check_header(p.name, rate, channels, frames)
@@ -115,7 +117,7 @@ def load_audio(path: str | os.PathLike[str], progress: Callable[[float, str], bo
         # libsndfile says "does not exist or is not a regular file" for any file it cannot recognise
         reason = "not a format it recognises" if "not a regular file" in str(exc) else str(exc)
         raise AudioError(f"'{p.name}' could not be read as audio ({reason}); it may be corrupt or in an unsupported format.") from exc
-    return _finish(p, samples, rate, frames, nonfinite, clipped, notes)
+    return _finish(p, samples, rate, frames if promised is None else promised, nonfinite, clipped, notes)
 
 
 def _check_regular(p: Path) -> None:
@@ -157,15 +159,85 @@ def _looks_like_mpeg(p: Path) -> bool:
 
 
 def _finish(p: Path, samples: FloatArray, rate: int, frames: int, nonfinite: int, clipped: int, notes: list[str]) -> Clip:
+    """The clip, with notes on what the file lacked: ``frames`` is the length its header promises."""
+    if samples.shape[1] == 0 and frames > 0:
+        raise AudioError(f"'{p.name}' ends before its audio begins: its header promises {_seconds(frames / rate)}, "
+                         "none of it is there (the file was cut short).")
     if samples.shape[1] == 0:
         raise AudioError(f"'{p.name}' holds no audio samples.")
     if samples.shape[1] < frames:
-        notes.append(f"the file ends early: read {samples.shape[1] / rate:.2f} s of the {frames / rate:.2f} s its header announces")
+        notes.append(f"the file ends early: its header promises {_seconds(frames / rate)}, {_seconds(samples.shape[1] / rate)} are there")
     if nonfinite:
         notes.append(f"replaced {nonfinite} NaN or infinite samples with silence")
     if clipped > 0.001 * samples.size:
         notes.append(f"{100 * clipped / samples.size:.1f}% of the samples are at full scale: the recording is clipped")
     return Clip(samples, rate, tuple(notes))
+
+
+def _seconds(s: float) -> str:
+    """A duration for a note: "6.76 s", or milliseconds below 10 ms (never "0.00 s" for a few samples)."""
+    return f"{s:.2f} s" if s >= 0.01 or s == 0 else f"{1000 * s:.2f} ms"
+
+
+HEAD_BYTES = 65536
+"""How much of a file :func:`declared_frames` looks at: the chunks before the audio (fmt, LIST, bext, iXML…)."""
+STREAMED_SIZE = 0x7FFF_F000
+"""A data size from here up is a placeholder: a program writing WAV to a pipe cannot go back to fill in
+the length, so it writes a large number (sox writes 0x7ffff000, others 0xffffffff)."""
+WAV_FRAMED = (0x0001, 0x0003, 0x0006, 0x0007)
+"""WAV codings whose frames are one block each (integer and float PCM, A-law, mu-law): frames = bytes / block align."""
+
+
+def _head(p: Path) -> bytes:
+    with open(p, "rb") as f:
+        return f.read(HEAD_BYTES)
+
+
+def declared_frames(head: bytes) -> int | None:
+    """The length in frames that a WAV (RIFF, RIFX, RF64) or AIFF/AIFC header declares, from the file's first bytes.
+
+    libsndfile trims its frame count for these formats to the data actually present, so a file cut short
+    reads as a short file without a word; the header still says how long it was meant to be. FLAC needs no
+    help (libsndfile reports what STREAMINFO declares). Returns None for other formats, for a header that
+    declares no length (a pipe writer's placeholder) and for one this does not understand.
+    """
+    kind, form = head[:4], head[8:12]
+    if form == b"WAVE" and kind in (b"RIFF", b"RIFX", b"RF64"):
+        return _wav_frames(head, ">" if kind == b"RIFX" else "<", kind == b"RF64")
+    if kind == b"FORM" and form in (b"AIFF", b"AIFC"):
+        at, size = _chunks(head, ">").get(b"COMM", (0, 0))
+        return (int(struct.unpack_from(">I", head, at + 2)[0]) or None) if size >= 6 and at + 6 <= len(head) else None
+    return None
+
+
+def _chunks(head: bytes, endian: str) -> dict[bytes, tuple[int, int]]:
+    """The first of each chunk in ``head`` (after the 12-byte form header): id -> (where its body starts, its declared size)."""
+    found: dict[bytes, tuple[int, int]] = {}
+    at = 12
+    while at + 8 <= len(head):
+        size = int(struct.unpack_from(endian + "I", head, at + 4)[0])
+        found.setdefault(head[at: at + 4], (at + 8, size))
+        at += 8 + size + (size & 1)
+    return found
+
+
+def _wav_frames(head: bytes, endian: str, rf64: bool) -> int | None:
+    chunks = _chunks(head, endian)
+    (fmt_at, fmt_size), (_, size) = chunks.get(b"fmt ", (0, 0)), chunks.get(b"data", (0, 0))
+    if fmt_size < 16 or fmt_at + 16 > len(head):
+        return None
+    tag, block_align = (int(v) for v in struct.unpack_from(endian + "H10xH", head, fmt_at))
+    if tag == 0xFFFE and fmt_size >= 26 and fmt_at + 26 <= len(head):  # WAVE_FORMAT_EXTENSIBLE: the coding's tag opens its GUID
+        tag = int(struct.unpack_from(endian + "H", head, fmt_at + 24)[0])
+    ds64_at = chunks.get(b"ds64", (0, 0))[0]
+    if rf64 and size == 0xFFFF_FFFF and ds64_at and ds64_at + 16 <= len(head):
+        size = int(struct.unpack_from("<Q", head, ds64_at + 8)[0])
+    elif size == 0 or size >= STREAMED_SIZE:
+        return None
+    if tag not in WAV_FRAMED:
+        fact_at, fact_size = chunks.get(b"fact", (0, 0))  # compressed codings state their length here
+        return (int(struct.unpack_from(endian + "I", head, fact_at)[0]) or None) if fact_size >= 4 and fact_at + 4 <= len(head) else None
+    return size // block_align if block_align else None
 
 
 def _check_header(name: str, rate: int, channels: int, frames: int) -> None:
@@ -185,10 +257,10 @@ def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
     samples were not finite and how many at full scale (counted per block: no full-size temporaries)."""
     nonfinite = clipped = 0
     channels = 1 if mono else int(f.channels)
-    out = np.empty((channels, max(frames, 0)), np.float32)
+    out: FloatArray = np.empty((channels, max(frames, 0)), np.float32)
     pos = 0
     block = max(1, int(READ_BLOCK_SECONDS * rate))
-    for data in f.blocks(blocksize=block, dtype="float32", always_2d=True):
+    for data in _decoded(f, block):
         chunk = data.mean(axis=1, keepdims=True).T if mono else data.T
         bad = ~np.isfinite(chunk)
         if bad.any():
@@ -206,8 +278,41 @@ def _read_blocks(f: Any, frames: int, rate: int, mono: bool,
     return result, nonfinite, clipped
 
 
+SALVAGE_FRAMES = 1024
+"""When the decoder fails inside a block, the block is read again in pieces this long, up to the failure."""
+
+
+def _decoded(f: Any, block: int) -> Iterator[FloatArray]:
+    """``f``'s samples, ``[frames, channels]`` float32, ``block`` frames at a time, until the end of the data.
+
+    libsndfile raises part way through a FLAC cut short ("flac decoder lost sync", "psf_fseek() failed"),
+    losing the whole block it was reading. Then the block is read again in small pieces and what decodes
+    before the failure is kept: the file is as long as what could be read (the caller notes that it
+    ends early). A failure before any sample could be decoded is raised.
+    """
+    pos, size, failure = 0, block, None
+    while True:
+        try:
+            if failure is not None and f.tell() != pos:
+                f.seek(pos)
+            data = f.read(size, dtype="float32", always_2d=True)
+        except (sf.LibsndfileError, RuntimeError) as exc:
+            failure = failure or exc
+            if size == SALVAGE_FRAMES or not f.seekable():
+                if pos == 0:
+                    raise failure from None
+                log.info("the decoder stopped after %d frames of '%s': %s", pos, f.name, failure)
+                return
+            size = SALVAGE_FRAMES
+            continue
+        if not len(data):
+            return
+        pos += len(data)
+        yield data
+
+
 OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
-    ".wav": ("WAV", "FLOAT"),
+    ".wav": ("WAV", "PCM_24"),
     ".flac": ("FLAC", "PCM_24"),
     ".ogg": ("OGG", "VORBIS"),
     ".oga": ("OGG", "VORBIS"),
@@ -215,22 +320,34 @@ OUTPUT_FORMATS: dict[str, tuple[str, str]] = {
     ".aif": ("AIFF", "PCM_24"),
     ".mp3": ("MP3", "MPEG_LAYER_III"),
 }
-"""Audio outputs by file extension: (libsndfile format, subtype the format supports)."""
+"""Audio outputs by file extension: (libsndfile format, the subtype written unless another is asked for).
+
+WAV is 24-bit PCM by default: every audio tool reads it cleanly (sox warns about libsndfile's float
+WAV header, and some players refuse float). 32-bit float (``FLOAT``) keeps peaks over full scale and
+every bit of the reconstruction; WAV and AIFF hold it, the others do not."""
+FLOAT = "FLOAT"
 
 
-def output_format(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """The (format, subtype) for an audio output at ``path``, from its extension.
+def output_format(path: str | os.PathLike[str], subtype: str | None = None) -> tuple[str, str]:
+    """The (format, subtype) for an audio output at ``path``: the format from its extension, the subtype
+    ``subtype`` or the format's default.
 
     Raises
     ------
     AudioError
-        For an extension we do not write (or one this libsndfile build cannot write).
+        For an extension we do not write (or one this libsndfile build cannot write), or a subtype
+        the format cannot hold (32-bit float in a FLAC).
     """
     ext = Path(path).suffix.lower()
     if ext not in OUTPUT_FORMATS or OUTPUT_FORMATS[ext][0] not in sf.available_formats():
         usable = ", ".join(e for e, (f, _) in OUTPUT_FORMATS.items() if f in sf.available_formats())
         raise AudioError(f"Cannot write audio as '{ext or Path(path).name}': name the file with one of {usable}.")
-    return OUTPUT_FORMATS[ext]
+    fmt, default = OUTPUT_FORMATS[ext]
+    if subtype is not None and not sf.check_format(fmt, subtype):
+        holds = ", ".join(e for e, (f, _) in OUTPUT_FORMATS.items() if sf.check_format(f, subtype))
+        raise AudioError(f"Cannot write {sf.available_subtypes().get(subtype, subtype)} samples to a {ext} file: {fmt} does not hold them"
+                         + (f"; name the file with one of {holds}." if holds else "."))
+    return fmt, subtype or default
 
 
 MAX_OUTPUT_RATES = {"OGG": 192_000, "FLAC": 655_350}
@@ -249,7 +366,8 @@ def _check_rate(p: Path, fmt: str, rate: int) -> None:
 
 def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str | None = None,
                inputs: Iterable[str | os.PathLike[str] | None] = ()) -> tuple[str, ...]:
-    """Write ``clip`` by the output policy (:mod:`explorer.core.output`); the format follows the extension.
+    """Write ``clip`` by the output policy (:mod:`explorer.core.output`); the format follows the extension,
+    the subtype is ``subtype`` (e.g. :data:`FLOAT`) or the format's default (:data:`OUTPUT_FORMATS`).
 
     Formats that store integers or are lossy get samples limited to full scale. Returns notes on
     what was changed on the way (e.g. peaks limited), for the caller to show.
@@ -260,9 +378,8 @@ def save_audio(path: str | os.PathLike[str], clip: Clip, subtype: str | None = N
         For an unknown extension, or an output the policy refuses or that cannot be written.
     """
     p = Path(path)
-    fmt, default_subtype = output_format(p)
+    fmt, subtype = output_format(p, subtype)
     _check_rate(p, fmt, clip.sample_rate)
-    subtype = subtype or default_subtype
     data = clip.samples
     notes: tuple[str, ...] = ()
     if subtype not in ("FLOAT", "DOUBLE"):

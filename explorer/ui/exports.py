@@ -1,4 +1,5 @@
-"""Exports of what the window shows: the reconstruction (WAV/FLAC), the tokens (.npz), a picture (PNG).
+"""Exports of what the window shows: the reconstruction (WAV 24-bit or 32-bit float, FLAC), the tokens
+(.npz), a picture (PNG).
 
 Each export is of what the session model holds, so the tokens saved are those of the encoding shown,
 with the edits shown. Every file is written by the output policy with the open clip as an input: a refusal (the clip
@@ -13,11 +14,16 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from explorer.core.audio import save_audio
+from explorer.core.audio import FLOAT, save_audio
 from explorer.core.errors import ExplorerError
 from explorer.core.output import output_file
 from explorer.core.tokens import save_tokens
 from explorer.services.session import SessionModel
+
+
+AUDIO_FILTERS = {"WAV 24-bit (*.wav)": None, "WAV 32-bit float (*.wav)": FLOAT, "FLAC 24-bit (*.flac)": None}
+"""The save dialog's choices for the reconstruction and the subtype each writes (None: the format's default).
+24-bit PCM comes first: every audio tool reads it cleanly; float keeps peaks over full scale."""
 
 
 class Exports(QObject):
@@ -27,19 +33,28 @@ class Exports(QObject):
         super().__init__(window)
         self.window, self.model = window, model
 
-    def _target(self, title: str, suffix: str, filt: str) -> Path | None:
+    def _choose(self, title: str, suffix: str, filters: str) -> tuple[Path | None, str]:
+        """Ask for a file name; return it (None when cancelled) and the filter chosen."""
         stem = self.model.path.stem if self.model.path else "clip"
         codec = self.model.encoded.choice.name if self.model.encoded else "codec"
-        path, _ = QFileDialog.getSaveFileName(self.window, title, str(Path.home() / f"{stem}-{codec}{suffix}"), filt)
-        return Path(path) if path else None
+        path, chosen = QFileDialog.getSaveFileName(self.window, title, str(Path.home() / f"{stem}-{codec}{suffix}"), filters)
+        return (Path(path) if path else None), chosen
 
-    def export_wav(self, path: Path | None = None) -> None:
+    def _target(self, title: str, suffix: str, filt: str) -> Path | None:
+        return self._choose(title, suffix, filt)[0]
+
+    def export_wav(self, path: Path | None = None, subtype: str | None = None) -> None:
+        """Write the reconstruction to ``path`` in ``subtype`` (default: 24-bit for WAV and FLAC); with no
+        path, ask, and take the subtype from the dialog's filter (float applies to a .wav name only)."""
         decoded = self.model.decoded
         if decoded is None:
             return
-        path = path or self._target("Export reconstruction", ".wav", "WAV (*.wav);;FLAC (*.flac)")
+        if not path:
+            path, chosen = self._choose("Export reconstruction", ".wav", ";;".join(AUDIO_FILTERS))
+            subtype = AUDIO_FILTERS.get(chosen) if path and path.suffix.lower() == ".wav" else None
         if path:
-            self._export(path, lambda: save_audio(path, decoded.clip, inputs=[self.model.path]))
+            target = path
+            self._export(target, lambda: save_audio(target, decoded.clip, subtype, [self.model.path]))
 
     def export_tokens(self, path: Path | None = None) -> None:
         enc, edits = self.model.encoding, self.model.edits
