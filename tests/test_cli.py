@@ -69,7 +69,7 @@ def test_roundtrip_prints_metrics(tmp_path, wav):
     (["roundtrip", "/nonexistent.wav"], "No file at"),
     (["roundtrip", "{wav}", "-c", "nope"], "Unknown codec 'nope'"),
     (["roundtrip", "{wav}", "--mute", "40"], "Codebook 40 does not exist"),
-    (["roundtrip", "{wav}", "-c", "dac-44khz"], "dac-44khz: weights are not on this machine"),
+    (["roundtrip", "{wav}", "-c", "dac-44khz"], "dac-44khz: weights are not on this computer"),
     (["encode", "{wav}", "-n", "99", "-o", "x.npz"], "1 to 32 codebooks"),
     (["decode", "{wav}", "-o", "x.wav"], "not a readable token file"),
 ])

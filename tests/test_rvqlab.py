@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from explorer.codecs import rvqlab
+from explorer.codecs.weights import sha256
 from explorer.codecs.rvqlab_train import Config, held_out, main as train_main
 from explorer.core.edits import Edits
 from explorer.core.metrics import quality
@@ -53,7 +54,7 @@ def test_codebooks_explain_themselves():
 def test_shipped_codebooks_match_their_manifest():
     path = rvqlab.shipped_path()
     manifest = json.loads(path.with_name("manifest.json").read_text())
-    assert rvqlab.sha256(path) == manifest["sha256"]
+    assert sha256(path) == manifest["sha256"]
     assert path.stat().st_size < 4e6
     with np.load(path, allow_pickle=False) as d:
         assert d["stage_1"].dtype == np.float16 and d["envelope"].shape == (1024, 22)
@@ -66,7 +67,7 @@ def test_a_small_training_run_works_and_is_reproducible(tmp_path, speech):
     assert train_main(["--small", "--out", str(b)]) == 0
     assert a.read_bytes() == b.read_bytes()
     manifest = json.loads(a.with_name("manifest.json").read_text())
-    assert manifest["config"]["stages"] == 3 and manifest["sha256"] == rvqlab.sha256(a)
+    assert manifest["config"]["stages"] == 3 and manifest["sha256"] == sha256(a)
     codec = rvqlab.RvqLabCodec("rvq-lab", torch.device("cpu"), weights=a)
     assert codec.info.max_codebooks == 4 and codec.info.codebook_size == 32  # the small run trains 32 codes a table
     from explorer.services.engine import Engine
@@ -80,4 +81,4 @@ def test_a_small_training_run_works_and_is_reproducible(tmp_path, speech):
 def test_full_training_reproduces_the_shipped_codebooks(tmp_path):
     out = tmp_path / "codebooks.npz"
     assert train_main(["--out", str(out)]) == 0
-    assert rvqlab.sha256(out) == rvqlab.sha256(rvqlab.shipped_path())
+    assert sha256(out) == sha256(rvqlab.shipped_path())

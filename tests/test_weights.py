@@ -1,19 +1,28 @@
-"""Weights: cache layouts, explicit paths, offline failure, and refusing checkpoints with code."""
+"""Weights: cache layouts, the one table of weights folders, explicit paths, offline failure, refusing code.
+
+Downloads themselves are tested in ``test_downloads.py``.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import pickle
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
 
 import random_weights
 from explorer.codecs import encodec_codec
-from explorer.codecs.registry import load_codec, weights_available
+from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, load_codec, weights_available, weights_table
 from explorer.codecs.weights import load_state, locate
 from explorer.core.errors import WeightsError
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Payload:
@@ -51,9 +60,11 @@ def test_offline_without_weights_fails_fast_and_says_where_to_put_them(monkeypat
         load_codec("dac-24khz", torch.device("cpu"))
     assert time.perf_counter() - t < 5
     message = str(err.value)
-    assert "dac-24khz" in message
-    assert "weights_24khz_8kbps_0.0.4.pth" in message
-    assert ".cache/descript/dac" in message and "--weights" in message
+    assert message.startswith("dac-24khz: weights are not on this computer (weights_24khz_8kbps_0.0.4.pth)")
+    assert f"/0.0.4/weights_24khz.pth and save it as {tmp_path}/.cache/descript/dac/weights_24khz_8kbps_0.0.4.pth" in message
+    # the same words serve the window and the command line: no bare flag to "pass"
+    assert "(in the window: Open when it asks about weights; on the command line: --weights)" in message
+    assert "pass --weights" not in message and "PATH" not in message
 
 
 def test_checkpoint_with_code_is_refused(tmp_path):
@@ -78,47 +89,92 @@ def test_truncated_checkpoint_gives_a_clear_error(tmp_path, loaded):
         load_codec("encodec-24khz", torch.device("cpu"), weights=cut)
 
 
-def _serve(body: bytes, announced: int):
-    """A local HTTP server that announces ``announced`` bytes, sends ``body`` and hangs up."""
-    import http.server
-    import threading
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the stdlib's name
-            self.send_response(200)
-            self.send_header("Content-Length", str(announced))
-            self.end_headers()
-            self.wfile.write(body)
-            self.wfile.flush()
-            self.close_connection = True
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/model.th"
+def in_a_default_home(tmp_path: Path, script: str) -> dict:
+    """Run ``script`` in a fresh Python with an empty home and no cache variables set: the default folders."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("HF_HOME", "HF_HUB_CACHE", "TORCH_HOME", "XDG_CACHE_HOME", "HF_ENDPOINT", "CODEC_EXPLORER_CACHE")}
+    env.update(HOME=str(tmp_path), PYTHONPATH=str(ROOT))
+    p = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
-def test_an_interrupted_or_cancelled_download_is_never_used(tmp_path):
-    from explorer.codecs.weights import _fetch
-    from explorer.core.errors import CancelledError, WeightsError
+def test_the_guides_weights_table_is_the_one_the_code_makes(tmp_path):
+    made = in_a_default_home(tmp_path, "import json\n"
+                             "from explorer.codecs.registry import weights_table\n"
+                             "from explorer.codecs.weights import markdown_table\n"
+                             "print(json.dumps(markdown_table(weights_table())))")
+    guide = (ROOT / "resources" / "guide.md").read_text().splitlines()
+    start = guide.index(made.splitlines()[0])
+    end = next(i for i in range(start, len(guide)) if not guide[i].startswith("|"))
+    assert "\n".join(guide[start:end]) == made, "paste this table into resources/guide.md:\n" + made
 
-    server, url = _serve(b"x" * 5000, 20000)  # the connection drops after a quarter
+
+def test_each_codec_is_found_in_the_first_folder_its_row_names(tmp_path):
+    """The table tells the truth: files put where a row says are found, and only there (not the hub cache's root)."""
+    found = in_a_default_home(tmp_path, """
+import json
+from pathlib import Path
+from explorer.codecs.registry import weights_available, weights_table
+out = {}
+for row in weights_table():
+    loose = Path(row.folders[0].replace("~", str(Path.home()), 1)).parents[2]  # the hub cache's root; ~/.cache
+    for name in row.files:
+        (loose / name).parent.mkdir(parents=True, exist_ok=True)
+        (loose / name).write_bytes(b"x")
+    before = weights_available(row.codec)
+    folder = Path(row.folders[0].replace("~", str(Path.home()), 1))
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in row.files:
+        (folder / name).write_bytes(b"x")
+    out[row.codec] = [before, weights_available(row.codec)]
+print(json.dumps(out))
+""")
+    assert set(found) == set(CODEC_NAMES) - {DEFAULT_CODEC}
+    assert all(v == [False, True] for v in found.values()), found
+
+
+def test_the_table_says_where_each_family_really_looks():
+    rows = {r.codec: r for r in weights_table()}
+    for dac in ("dac-44khz", "dac-24khz", "dac-16khz"):  # all DAC variants use descript's folder, none the hub's
+        assert rows[dac].folders == (f"{Path.home()}/.cache/descript/dac/".replace(str(Path.home()), "~", 1),)
+    mimi = rows["mimi"].folders
+    assert mimi[0].endswith("/hub/models--kyutai--moshiko-pytorch-bf16/snapshots/2bfc9ae6e89079a5cc7ed2a68436010d91a3d289/")
+    assert mimi[1].endswith("/hub/models--kyutai--moshiko-pytorch-bf16/snapshots/<refs/main>/")
+
+
+def test_one_hash_serves_weights_identities_and_download_checks(tmp_path):
+    from explorer.codecs import checkpoint, weights
+
+    assert checkpoint.sha256 is weights.sha256
+    part = tmp_path / "w.th.incomplete"
+    part.write_bytes(b"z" * 1000)
+    first = weights.sha256(part)
+    os.replace(part, tmp_path / "w.th")
+    (tmp_path / "w.th").chmod(0o000)  # moved into place after its check: not read again
     try:
-        target = tmp_path / "model.th"
-        with pytest.raises(WeightsError, match="try again"):
-            _fetch(url, target, "encodec-24khz", None)
-        assert list(tmp_path.iterdir()) == []  # neither the model nor a partial file
-        with pytest.raises(CancelledError):
-            _fetch(url, target, "encodec-24khz", lambda done, total: False)
-        assert list(tmp_path.iterdir()) == []
+        assert checkpoint.weights_id(tmp_path / "w.th") == {"file": "w.th", "sha256": first}
     finally:
-        server.shutdown()
-    server, url = _serve(b"y" * 3000, 3000)
-    try:
-        seen = []
-        assert _fetch(url, target, "encodec-24khz", lambda done, total: seen.append((done, total))) == target
-        assert target.read_bytes() == b"y" * 3000 and seen[-1] == (3000, 3000)
-    finally:
-        server.shutdown()
+        (tmp_path / "w.th").chmod(0o644)
+
+
+def test_about_shows_the_weights_table_word_wrapped_inside_the_dialog(qtbot):
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMainWindow, QMenu
+
+    from explorer.ui.help_menu import HelpMenu
+
+    window = QMainWindow()
+    qtbot.addWidget(window)
+    menu = HelpMenu(window, QMenu(window), QSettings(), lambda: "cpu", lambda: None)
+    menu.show_about()
+    about = menu.about
+    qtbot.waitExposed(about)
+    text = about.browser.toPlainText()
+    for row in weights_table():
+        assert row.codec in text and row.folders[0] in text.replace("\n", "")
+    assert "DAC 16/24 kHz" not in text and "Hugging Face cache (" not in text
+    qtbot.waitUntil(lambda: about.browser.document().size().width() <= about.browser.viewport().width())
+    assert about.browser.horizontalScrollBar().maximum() == 0
+    about.resize(640, 500)
+    qtbot.waitUntil(lambda: about.browser.horizontalScrollBar().maximum() == 0)

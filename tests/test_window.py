@@ -11,7 +11,6 @@ import time
 import numpy as np
 import pytest
 
-from conftest import tone_clip
 from explorer.core.audio import save_audio
 from explorer.core.edits import Edits
 

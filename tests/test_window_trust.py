@@ -205,6 +205,7 @@ def test_readouts_follow_the_playhead_and_the_pointer_and_read_seconds(qtbot, wi
     w.transport.ab_button.setChecked(True)
     qtbot.wait(50)
     assert w.transport.ab_button.width() == width
+    assert w.file_menu.start_folder() == speech_wav.parent  # File > Open starts beside the open clip
     w._live_running(True)  # live mode: the file's figures are not the run's
     assert not w.metrics.isVisible()
     w._live_running(False)
@@ -219,3 +220,31 @@ def test_a_silent_clip_shows_no_negative_zeros(qtbot, window, tmp_path):
     cells = [table.item(k, c).text() for k in range(table.rowCount()) for c in range(5, table.columnCount())]
     assert cells and not any(text.startswith("-") for text in cells), cells
     assert "-0" not in window.metrics.text() and "nan" not in window.metrics.text().lower(), window.metrics.text()
+
+
+def test_the_welcome_states_no_fact_about_what_is_open():
+    from explorer.ui.help import WELCOME
+
+    assert "A spoken clip is open" not in WELCOME and "is open" not in WELCOME and "File ▸ Open" in WELCOME
+
+
+@pytest.mark.parametrize("name", ["encodec-24khz", "mimi", "snac-24khz", "dac-16khz"])
+def test_decode_progress_moves_within_a_block_and_a_cancel_stops_it_there(loaded, speech, name):
+    from explorer.core.edits import Edits
+    from explorer.core.errors import CancelledError
+
+    engine = loaded(name)
+    enc = engine.encode(speech)
+    seen: list[float] = []
+    engine.decode(enc, Edits(), lambda fraction, what: seen.append(fraction))
+    inside = sorted({f for f in seen if 0.0 < f < 1.0})
+    assert len(inside) >= 5 and seen == sorted(seen), seen  # one block or more: the bar moves stage by stage
+    calls: list[float] = []
+
+    def cancel_after_two(fraction: float, what: str) -> bool:
+        calls.append(fraction)
+        return len(calls) < 3
+
+    with pytest.raises(CancelledError):
+        engine.decode(enc, Edits(), cancel_after_two)
+    assert len(calls) == 3 and calls[-1] < 0.5  # stopped inside the first block, not after it

@@ -119,6 +119,12 @@ class Codec(Protocol):
         """Decode a ``[D, latent_frames]`` latent to ``[channels, latent_frames * hop_length]`` audio."""
         ...
 
+    def decoder_stages(self) -> list[torch.nn.Module]:
+        """The decoder's top-level stages, in the order :meth:`decode_latent` runs them (empty when it has
+        none): the engine counts them to report progress within a block, which on a slow codec and a
+        short clip is the only progress there is."""
+        ...
+
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         """The package's own decode of these codes, for checking the engine against it.
 

@@ -10,14 +10,13 @@ serve rvq-lab's ``.npz`` codebooks, whose shapes are read from the archive's hea
 array is allocated (:func:`npz_layouts`).
 
 :func:`weights_id` names the exact weights a codec was built from (file name and SHA-256), so a
-token file can record them and a decode with other weights can be noticed. Hashes are cached per
-(real path, size, modification time): loading the same codec again hashes nothing.
+token file can record them and a decode with other weights can be noticed. The hash is
+:func:`explorer.codecs.weights.sha256`, the one that also checks downloads, cached per file version:
+loading the same codec again hashes nothing.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,37 +26,8 @@ import numpy as np
 import torch
 
 from explorer.codecs.weights import load_state, reason
+from explorer.codecs.weights import sha256 as sha256  # the one hash, shared with the download checks
 from explorer.core.errors import WeightsError
-
-CHUNK = 1 << 20
-"""Bytes read at a time while hashing."""
-
-_HASHES: dict[tuple[str, int, int], str] = {}
-
-
-def sha256(path: Path) -> str:
-    """The hex SHA-256 of a file's bytes, streamed, cached per (real path, size, mtime).
-
-    Parameters
-    ----------
-    path : Path
-        The file (a symlink is followed, as in a Hugging Face snapshot).
-
-    Returns
-    -------
-    str
-        64 hex digits.
-    """
-    real = os.path.realpath(path)
-    stat = os.stat(real)
-    key = (real, stat.st_size, stat.st_mtime_ns)
-    if key not in _HASHES:
-        digest = hashlib.sha256()
-        with open(real, "rb") as f:
-            while chunk := f.read(CHUNK):
-                digest.update(chunk)
-        _HASHES[key] = digest.hexdigest()
-    return _HASHES[key]
 
 
 def weights_id(path: Path) -> dict[str, str]:

@@ -20,26 +20,31 @@ from explorer.codecs.weights import Progress, WeightsSpec, descript_cache, resol
 RELEASES = "https://github.com/descriptinc/descript-audio-codec/releases/download/"
 
 # The architectures the package does not configure itself (its DAC() defaults are the 44 kHz model).
+# ``sha256``: the release file's published digest, checked after a download. Only the 44 kHz one could
+# be found (306,717,287 bytes); the 24 and 16 kHz files are pinned by their release tag alone, and
+# any DAC checkpoint is still checked against the architecture and sample rate before it is used.
 VARIANTS: dict[str, dict[str, Any]] = {
     "dac-44khz": dict(
         kwargs=dict(sample_rate=44100, encoder_rates=[2, 4, 8, 8], decoder_rates=[8, 8, 4, 2], n_codebooks=9),
         file="weights_44khz_8kbps_0.0.1.pth", url=RELEASES + "0.0.1/weights.pth",
+        sha256="a88eed82a7024ccc1facdb1e605c4c2f99281c8118c22c9895ffa846d8fb61aa",
     ),
     "dac-24khz": dict(
         kwargs=dict(sample_rate=24000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2], n_codebooks=32),
-        file="weights_24khz_8kbps_0.0.4.pth", url=RELEASES + "0.0.4/weights_24khz.pth",
+        file="weights_24khz_8kbps_0.0.4.pth", url=RELEASES + "0.0.4/weights_24khz.pth", sha256="",
     ),
     "dac-16khz": dict(
         kwargs=dict(sample_rate=16000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2], n_codebooks=12),
-        file="weights_16khz_8kbps_0.0.5.pth", url=RELEASES + "0.0.5/weights_16khz.pth",
+        file="weights_16khz_8kbps_0.0.5.pth", url=RELEASES + "0.0.5/weights_16khz.pth", sha256="",
     ),
 }
 COMMON = dict(encoder_dim=64, decoder_dim=1536, codebook_size=1024, codebook_dim=8)
 
 
 def weights_spec(name: str) -> WeightsSpec:
+    """A GitHub release file, kept where ``dac.utils.download`` keeps it (all three variants)."""
     v = VARIANTS[name]
-    return WeightsSpec(codec=name, files=(v["file"],), urls=(v["url"],), package_cache=descript_cache())
+    return WeightsSpec(codec=name, files=(v["file"],), urls=(v["url"],), digests=(v["sha256"],), package_cache=descript_cache())
 
 
 def build(name: str) -> dac.DAC:
@@ -126,6 +131,9 @@ class DacCodec:
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
         out: torch.Tensor = self.model.decode(latent[None])[0]
         return out
+
+    def decoder_stages(self) -> list[torch.nn.Module]:
+        return list(self.model.decoder.model)
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         z, _, _ = self.model.quantizer.from_codes(torch.stack(codes)[None].to(self.device))

@@ -16,7 +16,7 @@ from encodec.model import EncodecModel
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
 from explorer.codecs.checkpoint import load_model
-from explorer.codecs.weights import Progress, WeightsSpec, resolve, torch_hub_checkpoints
+from explorer.codecs.weights import Progress, WeightsSpec, digest_in_name, resolve, torch_hub_checkpoints
 
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 
@@ -27,8 +27,10 @@ VARIANTS = {
 
 
 def weights_spec(name: str) -> WeightsSpec:
+    """Meta's release file, checked against the SHA-256 digits in its name (torch hub's convention)."""
     ckpt = str(VARIANTS[name]["checkpoint"])
-    return WeightsSpec(codec=name, files=(ckpt,), urls=(ROOT_URL + ckpt,), package_cache=torch_hub_checkpoints())
+    return WeightsSpec(codec=name, files=(ckpt,), urls=(ROOT_URL + ckpt,), digests=(digest_in_name(ckpt),),
+                       package_cache=torch_hub_checkpoints())
 
 
 def build(name: str) -> EncodecModel:
@@ -98,6 +100,9 @@ class EncodecCodec:
         if "scale" in side:
             out = out * side["scale"]
         return out
+
+    def decoder_stages(self) -> list[torch.nn.Module]:
+        return list(self.model.decoder.model)
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         frames = []

@@ -19,10 +19,12 @@ from explorer.codecs.checkpoint import load_model
 from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
 MAX_CODEBOOKS = 32
+REVISION = "2bfc9ae6e89079a5cc7ed2a68436010d91a3d289"
+"""The pinned commit of moshi's repository (``loaders.DEFAULT_REPO``) that Mimi's weights come from."""
 
 
 def weights_spec(name: str = "mimi") -> WeightsSpec:
-    return WeightsSpec(codec=name, files=(loaders.MIMI_NAME,), repo=loaders.DEFAULT_REPO)
+    return WeightsSpec(codec=name, files=(loaders.MIMI_NAME,), repo=loaders.DEFAULT_REPO, revision=REVISION)
 
 
 def build(num_codebooks: int = MAX_CODEBOOKS) -> Any:
@@ -78,6 +80,9 @@ class MimiCodec:
         (emb,) = self.model.decoder_transformer(emb)
         out: torch.Tensor = self.model.decoder(emb)[0]
         return out
+
+    def decoder_stages(self) -> list[torch.nn.Module]:
+        return [self.model.decoder_transformer, *self.model.decoder.model]
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         out: torch.Tensor = self.model.decode(torch.stack(codes)[None].to(self.device))[0]

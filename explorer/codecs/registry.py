@@ -14,7 +14,7 @@ from typing import Callable
 import torch
 
 from explorer.codecs.base import Codec, CodecInfo
-from explorer.codecs.weights import Progress, WeightsSpec, locate
+from explorer.codecs.weights import Progress, WeightsSpec, WhereRow, locate, where
 from explorer.core.errors import CodecError
 
 DEFAULT_CODEC = "rvq-lab"
@@ -65,6 +65,14 @@ def weights_available(name: str) -> bool:
     """True when the codec can load without a download."""
     spec = entry(name).weights_spec()
     return spec is None or locate(spec) is not None
+
+
+def weights_table() -> list[WhereRow]:
+    """Where each pretrained codec's weights are looked for and come from, in the registry's order.
+
+    The one table: Help > About shows it, and the guide's copy is checked against it.
+    """
+    return [where(spec) for e in _ENTRIES if (spec := e.weights_spec()) is not None]
 
 
 def load_codec(name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> Codec:

@@ -37,6 +37,12 @@ CONFIGS: dict[str, dict[str, Any]] = {
     ),
 }
 FILES = ("config.json", "pytorch_model.bin")
+REVISIONS = {
+    "snac-24khz": "d73ad176a12188fcf4f360ba3bf2c2fbbe8f58ec",
+    "snac-32khz": "c84c6ac842dc7a44a6fb0f3b576ce94b48a7780f",
+    "snac-44khz": "873ebef9718b89660340c6f55a2b515e98cfa1d9",
+}
+"""The pinned commit of each hub repository."""
 MAX_CONFIG_BYTES = 1 << 16
 """A config.json is a few hundred bytes; a larger one is not read."""
 
@@ -46,7 +52,7 @@ def repo(name: str) -> str:
 
 
 def weights_spec(name: str) -> WeightsSpec:
-    return WeightsSpec(codec=name, files=FILES, repo=repo(name))
+    return WeightsSpec(codec=name, files=FILES, repo=repo(name), revision=REVISIONS[name])
 
 
 def info(name: str) -> CodecInfo:
@@ -138,6 +144,9 @@ class SnacCodec:
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
         out: torch.Tensor = self.model.decoder(latent[None])[0]
         return out
+
+    def decoder_stages(self) -> list[torch.nn.Module]:
+        return list(self.model.decoder.model)
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:
         out: torch.Tensor = self.model.decode([c[None].to(self.device) for c in codes])[0]

@@ -1,20 +1,41 @@
 """Finding, downloading and safely loading pretrained weights.
 
-Each pretrained codec names where its package publishes its weights (a Hugging Face repository or
-a release URL) and where that package caches them. :func:`locate` looks, in order, at an explicit
-``--weights`` path, the package's own cache, and our cache; :func:`download` fetches with a progress
-callback into a ``.part`` file that is renamed only when complete, so an interrupted download is
-never taken for a model. Offline (no route to the host within a few seconds, or
-``CODEC_EXPLORER_OFFLINE=1``) the error names the codec, the file looked for and where to put it.
+Each pretrained codec's :class:`WeightsSpec` says where its files come from and which folders hold
+them; :func:`where` turns it into a row of the one table of weights folders that Help > About and
+the guide show, and :func:`locate` looks in exactly those folders, in that order. An explicit path
+(Open in the window, ``--weights`` on the command line) comes before all of them.
+
+Two kinds of source:
+
+- A Hugging Face repository (SNAC, Mimi) is fetched file by file with ``huggingface_hub``'s
+  ``hf_hub_download`` at a pinned commit, into its cache (``HF_HOME/hub``, the
+  ``models--ORG--NAME/snapshots/COMMIT/`` layout that moshi, snac and transformers read), honouring
+  ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``. A cut transfer stays ``blobs/ETAG.incomplete``, which
+  the next try resumes; only a whole file is linked into the snapshot.
+- A release URL (EnCodec, DAC) is streamed into ``NAME.incomplete`` beside the folder its package
+  reads, resumed by an HTTP range request on the next try, and moved into place only once its
+  SHA-256 matches the pinned digest (:func:`sha256`, the same hash that names a token file's weights).
+
+So a cut, cancelled or altered download is never taken for a model. Progress is reported as (bytes
+done, bytes total); the callback returning False cancels. A release download stops at the next
+chunk. ``huggingface_hub`` below 1.0 (moshi pins it there) has no hook to stop a transfer, so on
+Cancel the call returns at once and nothing more is fetched, while the file in flight finishes in
+the background (whole, or left to resume).
+
+Offline (``CODEC_EXPLORER_OFFLINE=1``, ``HF_HUB_OFFLINE=1``, or no route to the host within a few
+seconds) the error names the codec, the files and the folder to put them in.
 
 Checkpoints are data, never code: ``torch.load(weights_only=True)`` or safetensors only.
 """
 
 from __future__ import annotations
 
-import os
-import socket
+import hashlib
 import http.client
+import os
+import re
+import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -24,44 +45,104 @@ from typing import Any, Callable
 
 import torch
 
-from explorer.core.output import output_file
 from explorer.core.errors import CancelledError, WeightsError
 
 Progress = Callable[[int, int], bool | None]
 """Called with (bytes done, bytes total or 0); returning False cancels."""
 
-HF_ENDPOINT = "https://huggingface.co"
 PROBE_TIMEOUT_S = 3.0
+POLL_S = 0.1
+"""How often a Hugging Face transfer's progress is read from its partial file."""
+CHUNK = 1 << 20
+"""Bytes read at a time while downloading and hashing."""
+HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})\.")
+"""torch hub's convention: ``NAME-HASH.EXT`` carries the leading hex digits of the file's SHA-256."""
+
+_HASHES: dict[tuple[int, int, int, int], str] = {}
+
+
+def sha256(path: Path) -> str:
+    """The hex SHA-256 of a file's bytes, streamed, cached per file version.
+
+    The package's one hash: a token file's weights identity
+    (:func:`explorer.codecs.checkpoint.weights_id`) and the check of a download against its pinned
+    digest both use it. The cache key is (device, inode, size, modification time), so a file moved
+    into place after its check, or loaded again, is not read again.
+
+    Parameters
+    ----------
+    path : Path
+        The file (a symlink is followed, as in a Hugging Face snapshot).
+
+    Returns
+    -------
+    str
+        64 hex digits.
+    """
+    st = os.stat(path)
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    if key not in _HASHES:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            while chunk := f.read(CHUNK):
+                digest.update(chunk)
+        _HASHES[key] = digest.hexdigest()
+    return _HASHES[key]
+
+
+def digest_in_name(name: str) -> str:
+    """The leading hex digits of a file's SHA-256 carried in its name (``encodec_24khz-d7cc33bc.th``), or ""."""
+    found = HASH_IN_NAME.search(name)
+    return found.group(1) if found else ""
 
 
 @dataclass(frozen=True)
 class WeightsSpec:
-    """Where one codec's pretrained files come from and where its package keeps them.
+    """Where one codec's pretrained files come from and where they are kept.
 
     ``files`` are fetched together (SNAC needs ``config.json`` beside its weights). For a Hugging
-    Face repository ``repo`` is set; for a release download ``urls`` gives one URL per file and
-    ``package_cache`` the folder the package itself downloads to.
+    Face repository ``repo`` and its pinned commit ``revision`` are set; for a release download
+    ``urls`` gives one URL per file, ``digests`` the SHA-256 (or its leading hex digits; "" where
+    none is published) of each, and ``package_cache`` the folder the package itself reads.
     """
 
     codec: str
     files: tuple[str, ...]
     repo: str | None = None
+    revision: str = "main"
     urls: tuple[str, ...] = ()
+    digests: tuple[str, ...] = ()
     package_cache: Path | None = None
 
+    def __post_init__(self) -> None:
+        if self.repo is None and (self.package_cache is None or len(self.urls) != len(self.files)):
+            raise ValueError(f"{self.codec}: a release download needs one URL per file and a folder")
+
     def sources(self) -> list[str]:
+        """The URL of each file."""
         if self.repo:
-            return [f"{HF_ENDPOINT}/{self.repo}/resolve/main/{name}" for name in self.files]
+            from huggingface_hub import hf_hub_url
+
+            return [hf_hub_url(self.repo, name, revision=self.revision) for name in self.files]
         return list(self.urls)
 
-    def own_cache(self) -> Path:
-        return cache_root() / self.codec
+    def folder(self) -> Path:
+        """Where a download lands, and where to place the files by hand."""
+        if self.repo:
+            return hub_repo_folder(self.repo) / "snapshots" / self.revision
+        return self.package_cache or Path()  # never empty: __post_init__ requires the folder
 
 
-def cache_root() -> Path:
-    """Our download cache: ``$CODEC_EXPLORER_CACHE`` or ``~/.cache/codec-explorer``."""
-    env = os.environ.get("CODEC_EXPLORER_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "codec-explorer"
+def hub_cache() -> Path:
+    """The Hugging Face hub cache: ``HF_HUB_CACHE``, or ``HF_HOME/hub`` (read when huggingface_hub is imported)."""
+    from huggingface_hub import constants
+
+    return Path(constants.HF_HUB_CACHE)
+
+
+def hub_repo_folder(repo: str) -> Path:
+    """A model repository's folder in the hub cache: ``models--ORG--NAME``."""
+    return hub_cache() / ("models--" + repo.replace("/", "--"))
 
 
 def torch_hub_checkpoints() -> Path:
@@ -70,90 +151,257 @@ def torch_hub_checkpoints() -> Path:
 
 
 def descript_cache() -> Path:
-    """The folder where ``dac.utils.download`` keeps DAC weights."""
+    """The folder where ``dac.utils.download`` keeps DAC weights (all three variants)."""
     return Path.home() / ".cache" / "descript" / "dac"
 
 
-def _hf_cached(repo: str, name: str) -> Path | None:
-    from huggingface_hub import try_to_load_from_cache
+def folders(spec: WeightsSpec) -> list[Path]:
+    """The folders :func:`locate` looks in, in order.
 
-    found = try_to_load_from_cache(repo, name)
-    return Path(found) if isinstance(found, str) else None
+    For a Hugging Face repository: the pinned commit's snapshot, then the snapshot that
+    ``refs/main`` names, where the package (moshi, snac) puts what it downloads itself.
+    """
+    if spec.repo is None:
+        return [spec.folder()]
+    main = _text(hub_repo_folder(spec.repo) / "refs" / "main")
+    later = [hub_repo_folder(spec.repo) / "snapshots" / main] if main and main != spec.revision else []
+    return [spec.folder(), *later]
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
 
 
 def locate(spec: WeightsSpec) -> list[Path] | None:
-    """Return the local paths of all of ``spec``'s files, or None if any is missing."""
-    candidates: list[Callable[[str], Path | None]] = []
-    if spec.repo:
-        candidates.append(lambda name: _hf_cached(spec.repo or "", name))
-    if spec.package_cache is not None:
-        candidates.append(lambda name: _existing(spec.package_cache / name if spec.package_cache else None))
-    candidates.append(lambda name: _existing(spec.own_cache() / name))
-    for find in candidates:
-        paths = [find(name) for name in spec.files]
-        if all(p is not None for p in paths):
-            return [p for p in paths if p is not None]
+    """Return the local paths of all of ``spec``'s files from the first folder that holds them all, or None."""
+    for folder in folders(spec):
+        paths = [folder / name for name in spec.files]
+        if all(p.is_file() for p in paths):
+            return paths
     return None
 
 
-def _existing(path: Path | None) -> Path | None:
-    return path if path is not None and path.is_file() else None
+@dataclass(frozen=True)
+class WhereRow:
+    """One row of the weights table: a codec, its files, the folders looked in (in order), the source."""
+
+    codec: str
+    files: tuple[str, ...]
+    folders: tuple[str, ...]
+    source: str
+
+
+MAIN_SNAPSHOT = "<refs/main>"
+"""Stands, in a shown folder, for the commit a repository's ``refs/main`` file names."""
+TABLE_HEADER = ("codec", "file(s)", "looked for in, in order", "downloaded from")
+
+
+def shown(path: Path) -> str:
+    """A folder as the user reads it: the home folder as ``~``, a trailing slash."""
+    home = str(Path.home())
+    text = str(path)
+    if text == home or text.startswith(home + os.sep):
+        text = "~" + text[len(home):]
+    return text + "/"
+
+
+def where(spec: WeightsSpec) -> WhereRow:
+    """The weights-table row of ``spec``: exactly the folders :func:`locate` reads and what :func:`download` fetches."""
+    if spec.repo:
+        main = hub_repo_folder(spec.repo) / "snapshots" / MAIN_SNAPSHOT
+        from huggingface_hub import constants
+
+        return WhereRow(spec.codec, spec.files, (shown(spec.folder()), shown(main)),
+                        f"{constants.ENDPOINT}/{spec.repo} at commit {spec.revision[:12]}")
+    checks = [f" (SHA-256 {'begins ' if len(d) < 64 else ''}{d})" if d else "" for d in spec.digests]
+    checks += [""] * (len(spec.urls) - len(checks))
+    return WhereRow(spec.codec, spec.files, (shown(spec.folder()),),
+                    " and ".join(url + check for url, check in zip(spec.urls, checks)))
+
+
+def markdown_table(rows: list[WhereRow]) -> str:
+    """The weights table in Markdown, as the guide holds it."""
+    lines = ["| " + " | ".join(TABLE_HEADER) + " |", "|" + "---|" * len(TABLE_HEADER)]
+    for r in rows:
+        files = ", ".join(f"`{f}`" for f in r.files)
+        looked = " then ".join(f"`{f}`" for f in r.folders)
+        lines.append(f"| {r.codec} | {files} | {looked} | {r.source} |")
+    return "\n".join(lines)
 
 
 def is_offline(url: str) -> bool:
     """True when downloads are switched off or the URL's host cannot be reached quickly."""
-    if os.environ.get("CODEC_EXPLORER_OFFLINE") == "1" or os.environ.get("HF_HUB_OFFLINE") == "1":
+    from huggingface_hub import constants
+
+    if os.environ.get("CODEC_EXPLORER_OFFLINE") == "1" or constants.HF_HUB_OFFLINE:
         return True
-    host = urllib.parse.urlsplit(url).hostname or ""
+    parts = urllib.parse.urlsplit(url)
     try:
-        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
-    except OSError:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        socket.create_connection((parts.hostname or "", port), timeout=PROBE_TIMEOUT_S).close()
+    except (OSError, ValueError):
         return True
     return False
 
 
 def placement_hint(spec: WeightsSpec) -> str:
-    """One sentence telling the user which file to get and where to put it."""
-    target = spec.package_cache if spec.package_cache is not None else spec.own_cache()
-    files = ", ".join(spec.files)
+    """What to do without a download, in words that fit the window and the command line alike."""
+    if spec.repo:
+        them = "them" if len(spec.files) > 1 else "it"
+        get = f"download {', '.join(spec.files)} from {' and '.join(spec.sources())} and place {them} in {spec.folder()}"
+    else:  # a release file's own name may differ from the one its package looks for
+        get = " and ".join(f"download {url} and save it as {spec.folder() / name}" for name, url in zip(spec.files, spec.urls))
     return (
-        f"download {files} from {' and '.join(spec.sources())} on a machine that is online and "
-        f"place {'them' if len(spec.files) > 1 else 'it'} in {target}, or pass --weights PATH"
+        f"on a computer that is online, {get}, or point Codec Explorer at the file you have "
+        "(in the window: Open when it asks about weights; on the command line: --weights)"
     )
 
 
 def download(spec: WeightsSpec, progress: Progress | None = None) -> list[Path]:
-    """Fetch ``spec``'s files into the package cache (or ours), with progress; return their paths."""
+    """Fetch ``spec``'s files into the folder :meth:`WeightsSpec.folder` names, with progress; return their paths.
+
+    Raises
+    ------
+    WeightsError
+        Offline, or when a transfer fails or a file does not match its pinned digest.
+    CancelledError
+        When ``progress`` returns False.
+    """
     sources = spec.sources()
     if is_offline(sources[0]):
         raise WeightsError(
-            f"{spec.codec}: weights are not on this machine ({', '.join(spec.files)}) and "
+            f"{spec.codec}: weights are not on this computer ({', '.join(spec.files)}) and "
             f"{urllib.parse.urlsplit(sources[0]).hostname} cannot be reached; {placement_hint(spec)}."
         )
-    folder = spec.package_cache if spec.package_cache is not None else spec.own_cache()
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for name, url in zip(spec.files, sources):
-        paths.append(_fetch(url, folder / name, spec.codec, progress))
+    if spec.repo:
+        return _hub_download(spec, progress)
+    spec.folder().mkdir(parents=True, exist_ok=True)
+    digests = [*spec.digests, *[""] * len(spec.files)]
+    return [_fetch(url, spec.folder() / name, digest, spec.codec, progress)
+            for name, url, digest in zip(spec.files, sources, digests)]
+
+
+def _hub_download(spec: WeightsSpec, progress: Progress | None) -> list[Path]:
+    """Every file of ``spec``'s repository at its pinned commit, one after the other, with one progress over all."""
+    from huggingface_hub import get_hf_file_metadata
+
+    try:
+        metas = [get_hf_file_metadata(url) for url in spec.sources()]
+    except Exception as exc:  # noqa: BLE001 - huggingface_hub, requests and OS errors all mean the same here
+        raise _hub_failed(spec, exc) from exc
+    sizes = [m.size or 0 for m in metas]
+    total, done, paths = sum(sizes), 0, []
+
+    def report(n: int) -> bool:
+        return progress is None or progress(done + n, total) is not False
+
+    for name, meta, size in zip(spec.files, metas, sizes):
+        if not report(0):
+            raise CancelledError(f"{spec.codec}: download cancelled before {name}.")
+        partial = hub_repo_folder(spec.repo or "") / "blobs" / f"{meta.etag}.incomplete"
+        paths.append(_hub_file(spec, name, partial, report))
+        done += size
+    report(0)
     return paths
 
 
-def _fetch(url: str, target: Path, codec: str, progress: Progress | None) -> Path:
-    """Stream ``url`` into a temporary file renamed to ``target`` only when every byte arrived."""
+def _hub_file(spec: WeightsSpec, name: str, partial: Path, report: Callable[[int], bool]) -> Path:
+    """``hf_hub_download`` of one file in a helper thread, its progress read from ``partial``; see the module's note on Cancel."""
+    from huggingface_hub import hf_hub_download
+
+    outcome: dict[str, Any] = {}
+
+    def fetch() -> None:
+        try:
+            outcome["path"] = Path(hf_hub_download(spec.repo or "", name, revision=spec.revision))
+        except Exception as exc:  # noqa: BLE001 - handed to the calling thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=fetch, name=f"download {name}", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(POLL_S)
+        if not report(_size(partial)) and worker.is_alive():
+            raise CancelledError(f"{spec.codec}: download of {name} cancelled; nothing of it is used.")
+    if "error" in outcome:
+        raise _hub_failed(spec, outcome["error"]) from outcome["error"]
+    path: Path = outcome["path"]
+    return path
+
+
+def _size(path: Path) -> int:
     try:
-        with output_file(target) as part, urllib.request.urlopen(url, timeout=30) as response, open(part, "wb") as out:
-            total = int(response.headers.get("Content-Length") or 0)
-            done = 0
-            while chunk := response.read(1 << 20):
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _hub_failed(spec: WeightsSpec, exc: BaseException) -> WeightsError:
+    return WeightsError(
+        f"{spec.codec}: downloading {spec.repo} at commit {spec.revision[:12]} failed ({reason(exc)}); try again "
+        f"(a cut download resumes where it stopped), or {placement_hint(spec)}."
+    )
+
+
+def _fetch(url: str, target: Path, digest: str, codec: str, progress: Progress | None) -> Path:
+    """Download ``url`` into ``target``: through a resumable partial file, checked against ``digest`` before the move."""
+    partial = target.with_name(target.name + ".incomplete")
+    try:
+        _stream(url, partial, codec, progress)
+    except urllib.error.HTTPError as exc:
+        if exc.code != 416 or not partial.is_file():  # 416: the partial file already holds every byte
+            raise WeightsError(f"{codec}: downloading {url} failed ({reason(exc)}); try again later.") from exc
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
+        raise WeightsError(
+            f"{codec}: downloading {url} failed ({reason(exc)}); try again: the download resumes where it stopped."
+        ) from exc
+    check_digest(partial, digest, codec, target.name)
+    os.replace(partial, target)
+    return target
+
+
+def _stream(url: str, partial: Path, codec: str, progress: Progress | None) -> None:
+    """Append ``url``'s bytes to ``partial``, asking only for the ones it lacks; raise unless all arrived."""
+    have = _size(partial)
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        done = have if response.status == 206 else 0  # a server that ignores the range sends it all again
+        total = done + int(response.headers.get("Content-Length") or 0)
+        with open(partial, "ab" if done else "wb") as out:
+            while chunk := response.read(CHUNK):
                 out.write(chunk)
                 done += len(chunk)
                 if progress is not None and progress(done, total) is False:
-                    raise CancelledError(f"{codec}: download of {target.name} cancelled.")
-            if total and done != total:
-                raise WeightsError(f"{codec}: download of {target.name} stopped at {done} of {total} bytes; try again.")
-    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
-        raise WeightsError(f"{codec}: downloading {url} failed ({exc}); try again, or place the file by hand.") from exc
-    return target
+                    raise CancelledError(f"{codec}: download of {url.rsplit('/', 1)[-1]} cancelled; nothing of it is used.")
+    if total > done:
+        raise WeightsError(
+            f"{codec}: the download of {url.rsplit('/', 1)[-1]} stopped at {done} of {total} bytes; "
+            "try again: it resumes where it stopped."
+        )
+
+
+def check_digest(path: Path, digest: str, codec: str, name: str) -> None:
+    """Refuse, and delete, a downloaded file whose SHA-256 is not the pinned ``digest`` (or does not begin with it).
+
+    Raises
+    ------
+    WeightsError
+        Naming both hashes, when they differ.
+    """
+    if not digest:
+        return
+    got = sha256(path)
+    if not got.startswith(digest.lower()):
+        path.unlink(missing_ok=True)
+        pinned = f"begins {digest}" if len(digest) < 64 else f"is {digest[:16]}..."
+        raise WeightsError(
+            f"{codec}: the downloaded {name} is not the published file (its SHA-256 is {got[:16]}..., the pinned one "
+            f"{pinned}), so it was deleted and not used; try again, and if it happens again something on the way "
+            "(a proxy, a changed release) alters the file."
+        )
 
 
 def load_state(path: Path, codec: str) -> Any:
@@ -215,7 +463,7 @@ def reason(exc: BaseException, limit: int = 90) -> str:
 
 
 def resolve(spec: WeightsSpec, explicit: str | os.PathLike[str] | None, progress: Progress | None = None) -> list[Path]:
-    """The paths to load: ``explicit`` if given, else the cache, else a download."""
+    """The paths to load: ``explicit`` if given, else the folders of :func:`folders`, else a download."""
     if explicit is not None:
         p = Path(explicit)
         if p.is_dir():

@@ -27,8 +27,7 @@ def report(device: str = "auto") -> str:
     import torch
 
     from explorer.audio_io.streams import audio_devices
-    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, weights_available
-    from explorer.codecs.weights import cache_root, descript_cache, torch_hub_checkpoints
+    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, weights_available, weights_table
     from explorer.core.device import describe_device, resolve_device
     from explorer.core.resources import resources_dir
 
@@ -47,21 +46,10 @@ def report(device: str = "auto") -> str:
     lines += [f"audio inputs: {', '.join(d.name for d in ins) or 'none'}",
               f"audio outputs: {', '.join(d.name for d in outs) or 'none'}",
               "",
-              "weights are looked for in:",
-              f"  Hugging Face cache (DAC 16/24 kHz, SNAC, Mimi): {_hf_home()}",
-              f"  torch hub checkpoints (EnCodec): {torch_hub_checkpoints()}",
-              f"  descript cache (DAC 44 kHz): {descript_cache()}",
-              f"  Codec Explorer's own cache: {cache_root()}",
-              "weights on this computer: " + ", ".join(
+              "weights are looked for in (the same table as Help > About and the guide):"]
+    lines += [f"  {row.codec}: {', '.join(row.files)} in {' then '.join(row.folders)}" for row in weights_table()]
+    lines += ["weights on this computer: " + ", ".join(
                   f"{n} {'built in' if n == DEFAULT_CODEC else ('yes' if weights_available(n) else 'no')}" for n in CODEC_NAMES),
               f"bundled resources: {resources_dir()}"]
     return "\n".join(lines)
 
-
-def _hf_home() -> str:
-    try:
-        from huggingface_hub import constants
-
-        return str(constants.HF_HUB_CACHE)
-    except Exception:  # noqa: BLE001
-        return "unknown"

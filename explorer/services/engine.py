@@ -295,14 +295,37 @@ class Engine:
         total = max(p.at + p.keep[1] - p.keep[0] for p in plan)
         acc = OverlapAdd(info.channels, max(total, enc.codec_samples))
         applied = self._applied(enc, edits)
-        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
+        what = f"Decoding with {info.name}"
+        with torch.inference_mode(), seeded(edits.seed, self.codec.device), self._stage_progress(progress, len(plan), what) as block:
             for i, piece in enumerate(plan):
-                _report(progress, i / len(plan), f"Decoding with {info.name}")
+                block[0] = i
+                _report(progress, i / len(plan), what)
                 z = self._latent(enc, applied, *piece.frames)
                 y = self.codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
                 acc.add(piece, y)
-        _report(progress, 1.0, f"Decoding with {info.name}")
+        _report(progress, 1.0, what)
         return acc.result()[:, : enc.codec_samples]
+
+    @contextlib.contextmanager
+    def _stage_progress(self, progress: Progress | None, blocks: int, what: str) -> Iterator[list[int]]:
+        """Report progress (and take a cancel) after each decoder stage of each block: the yielded list
+        holds the block being decoded. A cancel raises :class:`CancelledError` out of the stage."""
+        stages = self.codec.decoder_stages() if progress is not None else []
+        block = [0]
+        done = {"block": -1, "stages": 0}
+
+        def after_stage(*_: Any) -> None:
+            if done["block"] != block[0]:
+                done.update(block=block[0], stages=0)
+            done["stages"] += 1
+            _report(progress, (block[0] + min(done["stages"], len(stages)) / (len(stages) + 1)) / blocks, what)
+
+        handles = [stage.register_forward_hook(after_stage) for stage in stages]
+        try:
+            yield block
+        finally:
+            for handle in handles:
+                handle.remove()
 
     def decode_span(self, enc: Encoding, edits: Edits, start: float, seconds: float) -> tuple[int, FloatArray]:
         """Decode about ``seconds`` of audio from ``start``, at the input's rate, quickly.

@@ -28,7 +28,7 @@ class FileMenu(QMenu):
         self.open_action = self.addAction("&Open…", QKeySequence.StandardKey.Open, self.choose_file)
         self.recent = self.addMenu("Open &Recent")
         self.addSeparator()
-        self.addAction("&Export reconstruction (WAV)…", QKeySequence("Ctrl+E"), exports.export_wav)
+        self.addAction("&Export reconstruction (WAV, FLAC)…", QKeySequence("Ctrl+E"), exports.export_wav)
         self.addAction("Export &tokens (.npz)…", exports.export_tokens)
         self.addAction("Export &picture (PNG)…", exports.export_png)
         self.addSeparator()
@@ -47,8 +47,14 @@ class FileMenu(QMenu):
             return True
         return super().eventFilter(watched, event)
 
+    def start_folder(self) -> Path:
+        """Where the Open dialog starts: the folder of the clip opened last (if it is still there), else home."""
+        if self.files and Path(self.files[0]).parent.is_dir():
+            return Path(self.files[0]).parent
+        return Path.home()
+
     def choose_file(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.parentWidget(), "Open audio", str(Path.home()), AUDIO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.parentWidget(), "Open audio", str(self.start_folder()), AUDIO_FILTER)
         if path:
             self.open_requested.emit(path)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import html
 from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QKeySequence
-from PySide6.QtWidgets import QMenu, QMessageBox, QWidget
+from PySide6.QtWidgets import QMenu, QWidget
 
-from explorer.ui.help import GuideDialog, WelcomeDialog
+from explorer.ui.help import AboutDialog, GuideDialog, WelcomeDialog
 from explorer.ui.settings_schema import setting
 
 
@@ -22,6 +21,7 @@ class HelpMenu(QObject):
         self.window, self.settings, self._device = window, settings, device
         self.welcome: WelcomeDialog | None = None
         self.guide: GuideDialog | None = None
+        self.about: AboutDialog | None = None
         menu.addAction("&Guide", self.show_guide)
         menu.addAction("&Keyboard shortcuts", QKeySequence("F1"), shortcuts)
         menu.addAction("&Welcome", self.show_welcome)
@@ -57,6 +57,9 @@ class HelpMenu(QObject):
         return text
 
     def show_about(self) -> None:
-        QMessageBox.about(self.window, "About Codec Explorer",
-                          "<h3>Codec Explorer</h3><p>See and hear what neural audio codecs do with your audio.</p><pre>"
-                          + html.escape(self.diagnostics_text()) + "</pre>")
+        """What the app is, and the table of where each codec's weights are looked for (the guide's, from the code)."""
+        from explorer.codecs.registry import weights_available, weights_table
+
+        rows = weights_table()
+        self.about = AboutDialog(self.window, rows, {r.codec: weights_available(r.codec) for r in rows})
+        self.about.show()
