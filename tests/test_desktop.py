@@ -83,7 +83,9 @@ def test_diagnostics_name_versions_device_and_caches():
     p = subprocess.run([sys.executable, "-m", "explorer", "diagnostics"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     for needed in ("Codec Explorer 0.", "torch 2.9.1", "encodec 0.1.1", "moshi 0.2.13", "snac 1.2.1",
-                   "descript-audio-codec 1.0.0", "device in use (auto): cpu", "torch hub checkpoints", "rvq-lab built in"):
+                   "descript-audio-codec 1.0.0", "device in use (auto): cpu", "rvq-lab built in",
+                   "encodec-24khz: encodec_24khz-d7cc33bc.th in ", "dac-44khz: weights_44khz_8kbps_0.0.1.pth in ",
+                   "mimi: tokenizer-e351c8d8-checkpoint125.safetensors in "):
         assert needed in p.stdout, needed
 
 

@@ -78,7 +78,9 @@ def test_the_window_restores_a_migrated_file_and_saves_values(qtbot, ini, loaded
     assert w.live_bar.monitor_box.currentText() == "input" and not w.live_bar.record_box.isChecked()
     assert w.file_menu.files == ["/music/a.wav", "/music/b.wav"]
     w.live_bar.monitor_box.setCurrentText("off")
-    w.codec_bar.select("rvq-lab", 8)
+    from explorer.services.session import CodecChoice
+
+    w.codec_bar.confirm(CodecChoice("rvq-lab", 8, "cpu"))  # what the window does when an encoding arrives
     w.close()
     s = QSettings(str(ini), QSettings.Format.IniFormat)
     assert s.value("version", 0, int) == 2

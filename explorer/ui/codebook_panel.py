@@ -56,8 +56,7 @@ class CodebookPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         header = self.table.horizontalHeader()
-        for c in range(len(COLUMNS)):
-            header.setSectionResizeMode(c, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)  # sized once per fill (see show_grid)
         header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.keep.valueChanged.connect(self._keep_moved)
@@ -65,8 +64,11 @@ class CodebookPanel(QWidget):
         self.table.itemChanged.connect(self._toggled)
 
     def show_grid(self, grid: GridData, edits: Edits) -> None:
+        """Fill one row per codebook. Columns are sized once at the end: sizing them to their contents
+        on every item (ResizeToContents) made a 32-codebook fill take 100-160 ms of the GUI thread."""
         self.grid = grid
         n = grid.n_codebooks
+        self.table.setUpdatesEnabled(False)
         with QSignalBlocker(self.table), QSignalBlocker(self.keep):
             self.table.setRowCount(n)
             total = sum(s.bitrate for s in grid.stats) or 1.0
@@ -88,6 +90,10 @@ class CodebookPanel(QWidget):
                     self.table.setItem(k, c, item)
             self.keep.setMaximum(n)
             self.keep.setValue(n)
+        for c in range(len(COLUMNS)):
+            if c != 4:
+                self.table.resizeColumnToContents(c)
+        self.table.setUpdatesEnabled(True)
         self.show_edits(edits)
 
     def show_edits(self, edits: Edits) -> None:
