@@ -21,18 +21,22 @@ from explorer.codecs.checkpoint import describe, load_model, quoted, unfit
 from explorer.codecs.weights import Progress, WeightsSpec, reason, resolve
 from explorer.core.errors import WeightsError
 
-# The hub config.json of each pretrained model.
+# The hub config.json of each pretrained model, exactly: the model is built from it, its facts
+# (hop = product of the encoder rates, strides, codebook size and count) are read from it, and a
+# config.json beside the weights must equal it. The 32 and 44 kHz models are not the ``SNAC()``
+# constructor's defaults (encoder rates [3, 3, 7, 7], hop 441) but hop 384 ([2, 3, 8, 8]): only that
+# gives their published 1.9 and 2.6 kbps (12 bits x 1.875 codes per finest frame x rate / 384).
 CONFIGS: dict[str, dict[str, Any]] = {
     "snac-24khz": dict(
         sampling_rate=24000, encoder_dim=48, encoder_rates=[2, 4, 8, 8], decoder_dim=1024, decoder_rates=[8, 8, 4, 2],
         attn_window_size=None, codebook_size=4096, codebook_dim=8, vq_strides=[4, 2, 1], noise=True, depthwise=True,
     ),
     "snac-32khz": dict(
-        sampling_rate=32000, encoder_dim=64, encoder_rates=[3, 3, 7, 7], decoder_dim=1536, decoder_rates=[7, 7, 3, 3],
+        sampling_rate=32000, encoder_dim=64, encoder_rates=[2, 3, 8, 8], decoder_dim=1536, decoder_rates=[8, 8, 3, 2],
         attn_window_size=32, codebook_size=4096, codebook_dim=8, vq_strides=[8, 4, 2, 1], noise=True, depthwise=True,
     ),
     "snac-44khz": dict(
-        sampling_rate=44100, encoder_dim=64, encoder_rates=[3, 3, 7, 7], decoder_dim=1536, decoder_rates=[7, 7, 3, 3],
+        sampling_rate=44100, encoder_dim=64, encoder_rates=[2, 3, 8, 8], decoder_dim=1536, decoder_rates=[8, 8, 3, 2],
         attn_window_size=32, codebook_size=4096, codebook_dim=8, vq_strides=[8, 4, 2, 1], noise=True, depthwise=True,
     ),
 }
