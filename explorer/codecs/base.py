@@ -12,6 +12,7 @@ frames one of its codes covers.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +28,11 @@ class CodebookInfo:
     frame_rate: float
     stride: int
     role: str
+
+    @property
+    def bitrate(self) -> float:
+        """Nominal bits per second: one code of ``log2(size)`` bits per frame."""
+        return self.frame_rate * math.log2(self.size)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,15 @@ class CodecInfo:
     def frame_rates(self, n: int | None = None) -> list[float]:
         """The distinct frame rates of the first ``n`` codebooks, fastest first (SNAC has three)."""
         return sorted({round(c.frame_rate, 5) for c in self.codebooks(n)}, reverse=True)
+
+    def bitrate(self, n: int | None = None) -> float:
+        """The nominal bits per second of the first ``n`` codebooks (the default ones if ``n`` is None).
+
+        What the codec's authors publish: frame rate times bits per code, summed over the codebooks
+        (EnCodec 24 kHz with 8 codebooks: 75 Hz x 10 bits x 8 = 6 kbps). An encoding's own bitrate
+        counts the codes it produced, so a padded clip comes out a little above this.
+        """
+        return sum(c.bitrate for c in self.codebooks(n))
 
     def codebooks(self, n: int | None = None) -> list[CodebookInfo]:
         """Describe the first ``n`` codebooks (all the default ones if ``n`` is None)."""

@@ -7,6 +7,7 @@ an unrestricted ``torch.load``), so a checkpoint can never run code.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     ),
 }
 COMMON = dict(encoder_dim=64, decoder_dim=1536, codebook_size=1024, codebook_dim=8)
+CODEBOOK_CHOICES = (1, 2, 4, 8, 12, 16, 24, 32)
+"""The counts offered below a model's own: DAC is trained with quantizer dropout, so any first k decode."""
 
 
 def weights_spec(name: str) -> WeightsSpec:
@@ -47,31 +50,34 @@ def weights_spec(name: str) -> WeightsSpec:
     return WeightsSpec(codec=name, files=(v["file"],), urls=(v["url"],), digests=(v["sha256"],), package_cache=descript_cache())
 
 
+def config(name: str) -> dict[str, Any]:
+    """The ``dac.DAC`` arguments of ``name``: the model is built from them and its facts read from them."""
+    return {**COMMON, **VARIANTS[name]["kwargs"]}
+
+
 def build(name: str) -> dac.DAC:
     """The package's architecture for ``name`` with fresh weights."""
-    return dac.DAC(**COMMON, **VARIANTS[name]["kwargs"])
+    return dac.DAC(**config(name))
 
 
 def info(name: str) -> CodecInfo:
-    kw = VARIANTS[name]["kwargs"]
-    hop = 1
-    for r in kw["encoder_rates"]:
-        hop *= r
-    n = kw["n_codebooks"]
-    choices = tuple(sorted({c for c in (1, 2, 4, 8, 12, 16, 24, 32) if c < n} | {n}))
+    c = config(name)
+    hop = math.prod(c["encoder_rates"])
+    n = c["n_codebooks"]
+    rate = c["sample_rate"]
     return CodecInfo(
         name=name,
         family="dac",
-        sample_rate=kw["sample_rate"],
+        sample_rate=rate,
         channels=1,
         hop_length=hop,
-        codebook_size=1024,
+        codebook_size=c["codebook_size"],
         max_codebooks=n,
         default_codebooks=n,
-        codebook_choices=choices,
-        description=f"Descript Audio Codec, {kw['sample_rate'] / 1000:g} kHz mono, {n} residual codebooks with factorized codes",
+        codebook_choices=tuple(sorted({k for k in CODEBOOK_CHOICES if k < n} | {n})),
+        description=f"Descript Audio Codec, {rate / 1000:g} kHz mono, {n} residual codebooks with factorized codes",
         pad_multiple=hop,
-        chunk_seconds=10.0 if kw["sample_rate"] > 24000 else 20.0,
+        chunk_seconds=10.0 if rate > 24000 else 20.0,
     )
 
 

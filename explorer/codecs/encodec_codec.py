@@ -7,7 +7,7 @@ triangular overlap-add (the engine's segment plan, see :mod:`explorer.core.plan`
 
 from __future__ import annotations
 
-import math
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,16 @@ from explorer.codecs.checkpoint import load_model
 from explorer.codecs.weights import Progress, WeightsSpec, digest_in_name, resolve, torch_hub_checkpoints
 
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
+DEFAULT_KBPS = 6.0
+"""The bandwidth a codec starts at: 8 codebooks at 24 kHz, 4 at 48 kHz."""
 
 VARIANTS = {
-    "encodec-24khz": dict(checkpoint="encodec_24khz-d7cc33bc.th", rate=24000, channels=1, bandwidths=(1.5, 3.0, 6.0, 12.0, 24.0)),
-    "encodec-48khz": dict(checkpoint="encodec_48khz-7e698e3e.th", rate=48000, channels=2, bandwidths=(3.0, 6.0, 12.0, 24.0)),
+    "encodec-24khz": dict(checkpoint="encodec_24khz-d7cc33bc.th", factory="encodec_model_24khz"),
+    "encodec-48khz": dict(checkpoint="encodec_48khz-7e698e3e.th", factory="encodec_model_48khz"),
 }
+"""Each model's release file and the package's factory that builds its architecture, which holds its
+settings (rate, channels, bandwidths, causality) where nothing else does: the facts are read from a
+model it built."""
 
 
 def weights_spec(name: str) -> WeightsSpec:
@@ -35,38 +40,43 @@ def weights_spec(name: str) -> WeightsSpec:
 
 def build(name: str) -> EncodecModel:
     """The package's own architecture for ``name``, freshly initialised."""
-    factory = EncodecModel.encodec_model_24khz if name == "encodec-24khz" else EncodecModel.encodec_model_48khz
-    model: EncodecModel = factory(pretrained=False)
+    model: EncodecModel = getattr(EncodecModel, VARIANTS[name]["factory"])(pretrained=False)
     return model
 
 
+@lru_cache(maxsize=None)
+def skeleton(name: str) -> EncodecModel:
+    """``name``'s architecture on torch's meta device: built by the package, holding no weights, so
+    its facts cost a few milliseconds to read (the codec box asks for them on every switch)."""
+    with torch.device("meta"):
+        return build(name)
+
+
 def info(name: str) -> CodecInfo:
-    v = VARIANTS[name]
-    rate = int(v["rate"])  # type: ignore[call-overload]
-    hop = 320
-    frame_rate = math.ceil(rate / hop)
-    bits = 10
-    choices = tuple(int(bw * 1000 // (frame_rate * bits)) for bw in v["bandwidths"])  # type: ignore[attr-defined]
-    stereo = rate == 48000
+    model = skeleton(name)
+    rate, hop, q = int(model.sample_rate), int(model.encoder.hop_length), model.quantizer
+    choices = tuple(int(q.get_num_quantizers_for_bandwidth(model.frame_rate, bw)) for bw in model.target_bandwidths)
+    stereo = model.channels == 2
+    causal = bool(model.encoder.model[0].causal)
+    length, stride = model.segment_length, model.segment_stride
     return CodecInfo(
         name=name,
         family="encodec",
         sample_rate=rate,
-        channels=int(v["channels"]),  # type: ignore[call-overload]
+        channels=int(model.channels),
         hop_length=hop,
-        codebook_size=1 << bits,
-        max_codebooks=choices[-1],
-        default_codebooks=choices[2] if not stereo else choices[1],
+        codebook_size=int(q.bins),
+        max_codebooks=int(q.n_q),
+        default_codebooks=int(q.get_num_quantizers_for_bandwidth(model.frame_rate, DEFAULT_KBPS)),
         codebook_choices=choices,
         description=(
-            "Meta EnCodec, 48 kHz stereo, non-causal, 1 s segments with loudness scale"
-            if stereo
-            else "Meta EnCodec, 24 kHz mono, causal SEANet with residual VQ"
+            f"Meta EnCodec, {rate // 1000} kHz {'stereo' if stereo else 'mono'}, {'causal' if causal else 'non-causal'}"
+            + (f", {model.segment:g} s segments with loudness scale" if model.segment else " SEANet with residual VQ")
         ),
         pad_multiple=hop,
-        segment=(rate, max(1, int(0.99 * rate))) if stereo else None,
+        segment=(length, stride) if length is not None and stride is not None else None,
         chunk_seconds=60.0,
-        causal=not stereo,
+        causal=causal,
     )
 
 

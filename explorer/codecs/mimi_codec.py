@@ -18,7 +18,11 @@ from explorer.codecs.base import CodecInfo, EncodedBlock
 from explorer.codecs.checkpoint import load_model
 from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
-MAX_CODEBOOKS = 32
+CONFIG: dict[str, Any] = loaders._mimi_config
+"""The settings ``loaders.get_mimi`` builds Mimi from (moshi names them privately; there is no public
+accessor): the model is built from them and its facts are read from them."""
+DEFAULT_CODEBOOKS = 8
+"""The codebooks Moshi models, and those of Mimi's published 1.1 kbps (8 x 11 bits x 12.5 Hz)."""
 REVISION = "2bfc9ae6e89079a5cc7ed2a68436010d91a3d289"
 """The pinned commit of moshi's repository (``loaders.DEFAULT_REPO``) that Mimi's weights come from."""
 
@@ -27,25 +31,29 @@ def weights_spec(name: str = "mimi") -> WeightsSpec:
     return WeightsSpec(codec=name, files=(loaders.MIMI_NAME,), repo=loaders.DEFAULT_REPO, revision=REVISION)
 
 
-def build(num_codebooks: int = MAX_CODEBOOKS) -> Any:
+def build(num_codebooks: int = CONFIG["quantizer"]["n_q"]) -> Any:
     """The package's Mimi architecture with fresh weights."""
-    return loaders.get_mimi(None, device="cpu", num_codebooks=num_codebooks)
+    return loaders.get_mimi(None, CONFIG, device="cpu", num_codebooks=num_codebooks)
 
 
 def info(name: str = "mimi") -> CodecInfo:
+    rate, quantizer = CONFIG["sample_rate"], CONFIG["quantizer"]
+    hop = round(rate / CONFIG["frame_rate"])
+    n = quantizer["n_q"]
     return CodecInfo(
         name=name,
         family="mimi",
-        sample_rate=24000,
-        channels=1,
-        hop_length=1920,
-        codebook_size=2048,
-        max_codebooks=MAX_CODEBOOKS,
-        default_codebooks=8,
-        codebook_choices=(1, 2, 4, 8, 16, 32),
-        description="Kyutai Mimi, 24 kHz mono, 12.5 Hz, codebook 0 semantic (WavLM-distilled), the rest acoustic",
-        pad_multiple=1920,
-        semantic_codebooks=(0,),
+        sample_rate=rate,
+        channels=CONFIG["channels"],
+        hop_length=hop,
+        codebook_size=quantizer["bins"],
+        max_codebooks=n,
+        default_codebooks=DEFAULT_CODEBOOKS,
+        codebook_choices=tuple(sorted({k for k in (1, 2, 4, 8, 16, 32) if k < n} | {n})),
+        description=f"Kyutai Mimi, {rate / 1000:g} kHz mono, {CONFIG['frame_rate']:g} Hz, codebook 0 semantic "
+                    "(WavLM-distilled), the rest acoustic",
+        pad_multiple=hop,
+        semantic_codebooks=tuple(range(quantizer.get("n_q_semantic", 1))),  # the package's default: one
         chunk_seconds=60.0,
         context_seconds=4.0,
         causal=True,

@@ -42,9 +42,7 @@ class GridData:
     @classmethod
     def live(cls, info: CodecInfo, n_codebooks: int) -> "GridData":
         """What the codebook panel shows in live mode: the roles and nominal bitrates, no tokens yet."""
-        frame_rate = info.sample_rate / info.hop_length
-        bits = math.log2(info.codebook_size)
-        stats = [CodebookStats(math.nan, math.nan, bits * frame_rate / info.stride(k)) for k in range(n_codebooks)]
+        stats = [CodebookStats(math.nan, math.nan, c.bitrate) for c in info.codebooks(n_codebooks)]
         empty: list[IntArray] = [np.zeros(0, np.int64) for _ in range(n_codebooks)]
         step = [info.hop_length * info.stride(k) / info.sample_rate for k in range(n_codebooks)]
         return cls(info, empty, [np.zeros(0) for _ in range(n_codebooks)], step, stats, 0.0,
