@@ -262,6 +262,8 @@ def cmd_codecs(args: argparse.Namespace) -> int:
             "codebooks_default": info.default_codebooks,
             "codebook_choices": list(info.codebook_choices),
             "codebook_size": info.codebook_size,
+            "kbps_default": round(info.bitrate() / 1000, 3),
+            "kbps_max": round(info.bitrate(info.max_codebooks) / 1000, 3),
             "semantic_codebooks": list(info.semantic_codebooks),
             "weights_local": weights_available(name),
             "description": info.description,
@@ -269,12 +271,13 @@ def cmd_codecs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'codec':<14} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<22} {'codebooks':>11} {'size':>5}  weights")
+    print(f"{'codec':<14} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  weights")
     for r in rows:
-        rates = "/".join(f"{v:g}" for v in r["frame_rates"])
+        rates = "/".join(f"{v:.4g}" for v in r["frame_rates"])
         cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
+        kbps = f"{r['kbps_default']:.3g}" + (f" of {r['kbps_max']:.3g}" if r["kbps_max"] != r["kbps_default"] else "")
         local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
-        print(f"{r['name']:<14} {r['sample_rate']:>6} {r['channels']:>2} {rates:<22} {cbs:>11} {r['codebook_size']:>5}  {local}")
+        print(f"{r['name']:<14} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local}")
     print("\nMimi's codebook 0 is semantic (WavLM-distilled); SNAC's codebooks run at their own frame rates.")
     return 0
 

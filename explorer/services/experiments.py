@@ -8,12 +8,14 @@ narration, not hidden.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
 
+from explorer.codecs.base import CodecInfo
 from explorer.core.audio import Clip, convert
 from explorer.services.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
@@ -146,25 +148,43 @@ def _semantic_conclusion(table: list[dict[str, Any]], name: str, semantic: bool,
 
 
 def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:
-    """Tokens per second of each codec on the same clip, and the sequence length a language model sees."""
+    """Tokens per second of each codec on the same clip, the sequence length a language model sees, and
+    the nominal bitrate those tokens make (a bitrate means little without its codebook count)."""
     exp = Experiment("frame-rates", "Frame rates and sequence length",
                      "A language model over audio tokens predicts one token at a time. The codec's frame rate and "
-                     "codebook count set how long 10 seconds of audio is as a sequence.")
+                     "codebook count set how long 10 seconds of audio is as a sequence, and with the bits per code "
+                     "(log2 of the codebook size) its bitrate: codebooks x frame rate x bits. A bitrate quoted without "
+                     "its codebook count is ambiguous.")
     for engine in engines:
         enc = engine.encode(clip)
         info = engine.info
         tps = tokens_per_second(enc)
         frames_10s = 10 * info.frame_rates(enc.n_codebooks)[0]
         exp.table.append({"codec": info.name, "frame_rates_hz": frame_rates_text(info, enc.n_codebooks), "codebooks": enc.n_codebooks,
+                          "bits_per_code": round(math.log2(info.codebook_size), 2),
+                          "nominal_kbps": round(info.bitrate(enc.n_codebooks) / 1000, 3),
                           "tokens_per_second": round(tps, 1), "tokens_in_10s": int(round(10 * tps)),
                           "frames_in_10s": int(round(frames_10s))})
-        exp.steps.append(Step(info.name, f"{info.name}: {tps:.0f} tokens per second, so 10 s is {10 * tps:.0f} tokens flattened, "
-                                         f"or {frames_10s:.0f} steps if a model predicts each frame's codebooks together."))
+        exp.steps.append(Step(info.name, f"{info.name}: {bitrate_text(info, enc.n_codebooks)}. {tps:.0f} tokens per second, so "
+                                         f"10 s is {10 * tps:.0f} tokens flattened, or {frames_10s:.0f} steps if a model "
+                                         "predicts each frame's codebooks together."))
     if exp.table:
         lo = min(exp.table, key=lambda r: r["tokens_per_second"])
         hi = max(exp.table, key=lambda r: r["tokens_per_second"])
         exp.conclusion = f"{lo['codec']} needs the shortest sequences ({lo['tokens_in_10s']} tokens for 10 s), {hi['codec']} the longest ({hi['tokens_in_10s']})."
     return exp
+
+
+def bitrate_text(info: CodecInfo, n: int) -> str:
+    """``8 of 32 codebooks at 12.5 Hz, 11 bits a code: 1.10 kbps (all 32: 4.40 kbps)``: where a bitrate comes from.
+
+    The codebooks' frame rates are listed when they differ (SNAC's scales), and the figure for all the
+    codebooks is added when fewer are used, so two published figures of one codec are never mixed up.
+    """
+    of = f" of {info.max_codebooks}" if n < info.max_codebooks else ""
+    text = (f"{n}{of} codebooks at {frame_rates_text(info, n)} Hz, {math.log2(info.codebook_size):g} bits a code: "
+            f"{info.bitrate(n) / 1000:.2f} kbps")
+    return text + (f" (all {info.max_codebooks}: {info.bitrate(info.max_codebooks) / 1000:.2f} kbps)" if of else "")
 
 
 def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
