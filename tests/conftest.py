@@ -79,6 +79,20 @@ def speech() -> Clip:
     return speak("Codec explorer opens up neural audio codecs for everyone.", "en-us", rate=24000)
 
 
+@pytest.fixture()
+def window(qtbot, tmp_path):
+    """The explorer window with its own settings file, shown (dialogs may appear: tests patch them)."""
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.window import MainWindow
+
+    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    qtbot.addWidget(w)
+    w.show()
+    yield w
+    w.close()
+
+
 @pytest.fixture(autouse=True)
 def _delete_windows_after_each_test():
     """Delete every top-level Qt widget a test left while Qt still runs."""

@@ -17,7 +17,6 @@ import pytest
 
 from conftest import tone_clip
 from explorer.core.audio import save_audio
-from test_window import window  # noqa: F401 - the fixture
 
 pytest.importorskip("pytestqt")
 

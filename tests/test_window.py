@@ -18,19 +18,6 @@ pytest.importorskip("pytestqt")
 
 
 @pytest.fixture()
-def window(qtbot, tmp_path):
-    from PySide6.QtCore import QSettings
-
-    from explorer.ui.window import MainWindow
-
-    w = MainWindow(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
-    qtbot.addWidget(w)
-    w.show()
-    yield w
-    w.close()
-
-
-@pytest.fixture()
 def speech_wav(tmp_path, speech):
     path = tmp_path / "speech.wav"
     save_audio(path, speech)
