@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -147,3 +152,34 @@ def test_what_does_not_apply_is_none_with_a_reason(speech_en, music):
     assert slow_quality(speech_en, speech_en, metrics=("pesq",)).reason("visqol") == "not measured here"
     for line in q.note_lines():
         assert line.split(":")[0] in ("pesq", "pesq_nb", "visqol") and ": n/a (" in line and "nan" not in line.lower()
+
+
+def test_roundtrip_json_has_pesq_and_visqol_and_no_nan(tmp_path):
+    def no_constants(name: str) -> None:
+        raise ValueError(f"{name} in the JSON")
+
+    path = str(resource("clips", "speech_en.wav"))
+    p = subprocess.run([sys.executable, "-m", "explorer", "roundtrip", path, "-c", "rvq-lab", "--keep", "8", "--json"],
+                       capture_output=True, text=True, env=os.environ.copy(), timeout=600)
+    assert p.returncode == 0, p.stderr
+    result = json.loads(p.stdout, parse_constant=no_constants)
+    m = result["metrics"]
+    assert all(isinstance(m[k], float) and 1.0 <= m[k] <= 5.0 for k in ("pesq", "pesq_nb", "visqol")), m
+    assert m["visqol_mode"] == "speech" and result["pesq_visqol_seconds"] > 0
+    text = subprocess.run([sys.executable, "-m", "explorer", "roundtrip", path, "-c", "rvq-lab", "--speech", "no"],
+                          capture_output=True, text=True, env=os.environ.copy(), timeout=600).stdout
+    assert "PESQ n/a wide band, n/a narrow band" in text and "(audio mode)" in text
+    assert "pesq: n/a (PESQ is defined for speech" in text and "nan" not in text.lower()
+
+
+def test_comparison_csv_and_report_have_the_columns(loaded, speech_en, tmp_path):
+    from explorer.services.compare import compare, write_csv
+    from explorer.services.report import html_report
+
+    results = compare([(loaded("rvq-lab"), None), (loaded("rvq-lab"), 2)], speech_en)
+    write_csv([r.row for r in results], tmp_path / "c.csv")
+    rows = list(csv.DictReader(open(tmp_path / "c.csv")))
+    assert {"pesq", "pesq_nb", "visqol"} <= set(rows[0])
+    assert float(rows[0]["pesq"]) > float(rows[1]["pesq"]) and float(rows[0]["visqol"]) > float(rows[1]["visqol"])
+    page = html_report("t", speech_en, results)
+    assert "<th>PESQ (wide band)</th>" in page and "(speech mode)" in page
