@@ -15,7 +15,7 @@ import pytest
 from conftest import tone_clip
 from explorer.core.audio import Clip, load_audio, resample
 from explorer.core.metrics import align
-from explorer.core.perceptual import slow_quality, speech_judgement
+from explorer.core.perceptual import SlowQuality, slow_quality, speech_judgement
 from explorer.core.resources import resource
 
 
@@ -95,6 +95,21 @@ def test_an_original_at_8_khz_has_narrow_band_pesq_only(speech_en):
     phone = convert(speech_en, 8000, 1)
     q = slow_quality(phone, noisy(phone, 25.0), metrics=("pesq", "pesq_nb"))
     assert q.pesq is None and "wide-band PESQ needs 16 kHz" in (q.reason("pesq") or "") and q.pesq_nb is not None
+
+
+def test_two_threads_at_once_get_the_same_scores_as_one(speech_en, rvq_out):
+    """The window's metrics worker and the classroom tools' worker may both score at once: numba's
+    workqueue layer would abort the process and P.862's C code keeps globals, so one runs at a time."""
+    import threading
+
+    alone = slow_quality(speech_en, rvq_out)
+    together: list[SlowQuality] = []
+    threads = [threading.Thread(target=lambda c=c: together.append(slow_quality(speech_en, c))) for c in (rvq_out, rvq_out)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [(q.pesq, q.pesq_nb, q.visqol) for q in together] == [(alone.pesq, alone.pesq_nb, alone.visqol)] * 2
 
 
 def test_visqol_orders_clean_above_light_above_heavy_degradation(speech_en, music, capsys):
