@@ -141,8 +141,7 @@ class _Mean:
 
     def __init__(self) -> None:
         self.total, self.weight = 0.0, 0
-        self.why: str | None = None
-        self.failed = False
+        self.why, self.failed = "no part of the clip could be scored", False
 
     def add(self, score: Score, length: int, silent_original: bool) -> None:
         value, why = score
@@ -192,9 +191,11 @@ def slow_quality(original: Clip, reconstruction: Clip, speech: bool | None = Non
     if speech is None:
         speech, not_speech = speech_judgement(ref, original.frames, rate)
     scorers = _scorers(rate, speech, metrics, not_speech)
-    means = _block_means(ref, est, span, int(BLOCK_SECONDS * rate), {k: f for k, f in scorers.items() if not isinstance(f, str)})
+    reasons = {name: why for name, why in scorers.items() if isinstance(why, str)}
+    means = _block_means(ref, est, span, int(BLOCK_SECONDS * rate),
+                         {name: score for name, score in scorers.items() if not isinstance(score, str)})
     values = {name: means[name].value() if name in means else None for name in SLOW_METRICS}
-    notes = tuple((name, (means[name].why or "no part of the clip could be scored") if name in means else str(scorers[name])) for name in SLOW_METRICS if values[name] is None)
+    notes = tuple((name, reasons[name] if name in reasons else means[name].why) for name in SLOW_METRICS if values[name] is None)
     return SlowQuality(pesq=values["pesq"], pesq_nb=values["pesq_nb"], visqol=values["visqol"],
                        visqol_mode="speech" if speech else "audio", speech=speech, delay_samples=delay,
                        seconds=time.perf_counter() - t0, notes=notes)
