@@ -86,6 +86,17 @@ def _add_float_flag(p: argparse.ArgumentParser) -> None:
                    help="write 32-bit float samples (.wav, .aiff): peaks over full scale and every bit kept (default: 24-bit PCM)")
 
 
+def _add_speech_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--speech", choices=("auto", "yes", "no"), default="auto",
+                   help="whether the input is speech: PESQ applies only to speech, and ViSQOL runs in speech mode on it "
+                        "(default auto: judged from the input)")
+
+
+def _speech(args: argparse.Namespace) -> bool | None:
+    """``--speech``: True, False, or None to judge from the input."""
+    return {"yes": True, "no": False}.get(args.speech)
+
+
 def _subtype(args: argparse.Namespace) -> str | None:
     """The subtype the audio outputs are written in: 32-bit float when asked for, else the format's default."""
     from explorer.core.audio import FLOAT
@@ -123,6 +134,7 @@ def _add_file_commands(sub: Any) -> None:
     _add_edit_flags(p)
     p.add_argument("-o", "--output", default=None, help=AUDIO_OUTPUT_HELP)
     _add_float_flag(p)
+    _add_speech_flag(p)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
 
@@ -160,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     _add_float_flag(p)
+    _add_speech_flag(p)
     p.set_defaults(weights=None)  # several codecs: each from its own cache
 
     p = sub.add_parser("install-desktop", help="add Codec Explorer to the desktop's menu and file managers' 'Open with'")
@@ -327,6 +340,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
 def cmd_roundtrip(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
     from explorer.core.metrics import codebook_stats, fmt, reconstruction_quality
+    from explorer.core.perceptual import slow_quality
 
     _check_audio_output(args)
     bar = _Bar()
@@ -341,6 +355,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     bar.close()
     saved = save_audio(args.output, out, _subtype(args), _inputs(args)) if args.output else ()
     q = reconstruction_quality(clip, out)
+    slow = slow_quality(clip, out, _speech(args), q.delay_samples)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
     result = {
         "codec": engine.info.name,
@@ -350,11 +365,12 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "codebooks": enc.n_codebooks,
         "bitrate_bps": round(enc.bitrate, 1),
         "edits": edits.to_dict(),
-        "metrics": q.to_dict(),
+        "metrics": {**q.to_dict(), **slow.to_dict()},
         "encode_seconds": round(t1 - t0, 3),
         "decode_seconds": round(t2 - t1, 3),
+        "pesq_visqol_seconds": round(slow.seconds, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
-        "notes": list(clip.notes) + q.note_lines() + list(saved),
+        "notes": list(clip.notes) + q.note_lines() + slow.note_lines() + list(saved),
     }
     _say_notes(tuple(n for n in result["converted"] if n not in clip.notes))
     if args.json:
@@ -364,6 +380,8 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
           f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
     print(f"SI-SDR {fmt(q.si_sdr, '6.2f', ' dB')}   mel distance {fmt(q.mel_distance, '.3f')}   STOI {fmt(q.stoi, '.3f')}   "
           f"delay {q.delay_samples} samples")
+    print(f"PESQ {fmt(slow.pesq, '.2f')} wide band, {fmt(slow.pesq_nb, '.2f')} narrow band   "
+          f"ViSQOL {fmt(slow.visqol, '.2f')} ({slow.visqol_mode} mode)   in {slow.seconds:.1f} s")
     for line in result["notes"]:
         print(f"  {line}")
     if args.output:
@@ -437,7 +455,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _say_notes(clip.notes)
     specs = [parse_spec(c) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
-    results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"))
+    results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"), _speech(args))
     bar.close()
     rows = [r.row for r in results]
     write_csv(rows, out / "comparison.csv", [args.input])
@@ -450,12 +468,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
             stem = f"{base}-{len([n for n in names if n.startswith(base)]) + 1}"
         names.add(stem)
         save_audio(out / f"{stem}.wav", r.reconstruction, _subtype(args), [args.input])
-    print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'enc s':>6} {'dec s':>6}")
+    print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'PESQ':>5} {'PESQnb':>6} "
+          f"{'ViSQOL':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
         print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {fmt(row.si_sdr_db, '.2f'):>7} "
-              f"{fmt(row.stoi, '.3f'):>6} {fmt(row.mel_distance, '.3f'):>6} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
+              f"{fmt(row.stoi, '.3f'):>6} {fmt(row.mel_distance, '.3f'):>6} {fmt(row.pesq, '.2f'):>5} {fmt(row.pesq_nb, '.2f'):>6} "
+              f"{fmt(row.visqol, '.2f'):>6} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
     for r in results:
-        for line in r.quality.note_lines():
+        for line in r.note_lines():
             print(f"  {r.row.codec}: {line}")
     print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec")
     return 0

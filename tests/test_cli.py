@@ -58,7 +58,8 @@ def test_roundtrip_prints_metrics(tmp_path, wav):
     p = run("roundtrip", str(wav), "-c", "rvq-lab", "--keep", "8", "-o", str(out), "--json")
     result = json.loads(p.stdout)
     assert result["codec"] == "rvq-lab" and result["edits"]["keep"] == 8
-    assert set(result["metrics"]) == {"si_sdr", "mel_distance", "stoi", "delay_samples"}
+    assert set(result["metrics"]) == {"si_sdr", "mel_distance", "stoi", "delay_samples", "pesq", "pesq_nb", "visqol", "visqol_mode"}
+    assert result["metrics"]["pesq"] is None and "pesq: n/a (PESQ is defined for speech" in " ".join(result["notes"])  # a chord
     assert len(result["per_codebook"]) == 32 and result["per_codebook"][0]["role"].startswith("envelope")
     assert out.exists()
     text = run("roundtrip", str(wav), "-c", "rvq-lab").stdout

@@ -79,6 +79,9 @@ def test_bitrate_ladder_on_rvq_lab_and_encodec(loaded, speech):
     assert all(s.audio is not None and s.audio.frames == speech.frames for s in exp.steps)
     kbps = [r["kbps"] for r in exp.table]
     assert kbps == sorted(kbps) and exp.table[-1]["stoi"] > exp.table[0]["stoi"]
+    pesq = [r["pesq"] for r in exp.table]  # wide-band PESQ per step, measured: more codebooks, better
+    assert all(isinstance(p, float) and 1.0 <= p <= 4.7 for p in pesq) and pesq[-1] > pesq[0] + 1.0, pesq
+    assert f"PESQ {pesq[0]:.2f}" in exp.steps[0].narration and "and PESQ from" in exp.conclusion
     exp = bitrate_ladder(loaded("encodec-24khz"), speech)
     assert [r["codebooks"] for r in exp.table] == [1, 2, 4, 8, 16, 32]
 

@@ -34,12 +34,24 @@ SILENCE = 1e-5
 SI_SDR_MIN_SAMPLES = 256
 
 
-@dataclass(frozen=True)
-class Quality:
-    """Signal metrics of a reconstruction; a metric that does not apply is None, and ``notes`` says why.
+class Noted:
+    """Metrics that say why: ``notes`` holds (field name, reason) pairs for each metric that is None,
+    e.g. ``("stoi", "too short for STOI, needs ≥ 0.4 s")``."""
 
-    ``notes`` holds (field name, reason) pairs, e.g. ``("stoi", "too short for STOI, needs ≥ 0.4 s")``.
-    """
+    notes: tuple[tuple[str, str], ...]
+
+    def reason(self, name: str) -> str | None:
+        """Why metric ``name`` is not available (None when it is)."""
+        return next((why for field_name, why in self.notes if field_name == name), None)
+
+    def note_lines(self) -> list[str]:
+        """One line per metric that does not apply: ``"stoi: n/a (too short for STOI, needs ≥ 0.4 s)"``."""
+        return [f"{name}: n/a ({why})" for name, why in self.notes]
+
+
+@dataclass(frozen=True)
+class Quality(Noted):
+    """Signal metrics of a reconstruction; a metric that does not apply is None, and ``notes`` says why."""
 
     si_sdr: float | None
     mel_distance: float | None
@@ -47,17 +59,9 @@ class Quality:
     delay_samples: int
     notes: tuple[tuple[str, str], ...] = ()
 
-    def reason(self, name: str) -> str | None:
-        """Why metric ``name`` is not available (None when it is)."""
-        return next((why for field_name, why in self.notes if field_name == name), None)
-
     def to_dict(self) -> dict[str, float | int | None]:
         """The values (None where a metric does not apply; see :meth:`note_lines` for why)."""
         return {"si_sdr": self.si_sdr, "mel_distance": self.mel_distance, "stoi": self.stoi, "delay_samples": self.delay_samples}
-
-    def note_lines(self) -> list[str]:
-        """One line per metric that does not apply: ``"stoi: n/a (too short for STOI, needs ≥ 0.4 s)"``."""
-        return [f"{name}: n/a ({why})" for name, why in self.notes]
 
 
 def fmt(value: float | None, spec: str, unit: str = "") -> str:
@@ -199,7 +203,7 @@ def stoi(reference: FloatArray, estimate: FloatArray, sample_rate: int) -> float
     return value
 
 
-def _blocks(n: int, size: int) -> list[tuple[int, int]]:
+def cut_blocks(n: int, size: int) -> list[tuple[int, int]]:
     """Cut ``n`` samples into blocks of at least ``size`` (the last one takes the remainder)."""
     count = max(1, n // max(1, size))
     edges = [i * size for i in range(count)] + [n]
@@ -221,19 +225,35 @@ Mono = Callable[[int, int], FloatArray]
 """Returns the mono samples ``[start, end)`` of a signal, computed on demand."""
 
 
+def delay_excerpt(reference: Mono, n: int, sample_rate: int) -> slice:
+    """The :data:`DELAY_EXCERPT_SECONDS` of the first ``n`` samples that the delay is found on: the
+    loudest stretch of a clip up to four blocks long, else its beginning (nothing long is read twice)."""
+    if n <= 4 * BLOCK_SECONDS * sample_rate:
+        return _loudest_excerpt(reference(0, n), int(DELAY_EXCERPT_SECONDS * sample_rate))
+    return slice(0, int(DELAY_EXCERPT_SECONDS * sample_rate))
+
+
+def streamed_delay(reference: Mono, estimate: Mono, n_ref: int, n_est: int, sample_rate: int) -> int:
+    """The delay of ``estimate`` (:func:`estimate_delay`, within :data:`MAX_LAG_SECONDS`) on :func:`delay_excerpt`."""
+    excerpt = delay_excerpt(reference, min(n_ref, n_est), sample_rate)
+    return estimate_delay(reference(excerpt.start, excerpt.stop), estimate(excerpt.start, excerpt.stop),
+                          int(MAX_LAG_SECONDS * sample_rate))
+
+
+def aligned_span(delay: int, n_ref: int, n_est: int) -> tuple[int, int, int]:
+    """Where the aligned signals start (reference, estimate) and their common length, for ``delay``."""
+    shift_ref, shift_est = max(0, -delay), max(0, delay)
+    return shift_ref, shift_est, max(0, min(n_ref - shift_ref, n_est - shift_est))
+
+
 def streamed_quality(reference: Mono, estimate: Mono, n_ref: int, n_est: int, sample_rate: int) -> Quality:
     """Metrics of two mono signals read block by block (see :func:`quality`)."""
-    max_lag = int(MAX_LAG_SECONDS * sample_rate)
-    n = min(n_ref, n_est)
-    excerpt = _loudest_excerpt(reference(0, n), int(DELAY_EXCERPT_SECONDS * sample_rate)) if n <= 4 * BLOCK_SECONDS * sample_rate \
-        else slice(0, int(DELAY_EXCERPT_SECONDS * sample_rate))
-    delay = estimate_delay(reference(excerpt.start, excerpt.stop), estimate(excerpt.start, excerpt.stop), max_lag)
-    shift_ref, shift_est = max(0, -delay), max(0, delay)
-    length = max(0, min(n_ref - shift_ref, n_est - shift_est))
+    delay = streamed_delay(reference, estimate, n_ref, n_est, sample_rate)
+    shift_ref, shift_est, length = aligned_span(delay, n_ref, n_est)
     acc = _SiSdr()
     mel_sums, mel_counts = [0.0] * len(MEL_SCALES), [0] * len(MEL_SCALES)
     stoi_sum, stoi_weight = 0.0, 0
-    for start, end in _blocks(length, int(BLOCK_SECONDS * sample_rate)):
+    for start, end in cut_blocks(length, int(BLOCK_SECONDS * sample_rate)):
         r = reference(start + shift_ref, end + shift_ref)
         e = estimate(start + shift_est, end + shift_est)
         acc.add(r, e)
@@ -287,13 +307,19 @@ def reconstruction_quality(original: Clip, reconstruction: Clip) -> Quality:
 
     Mono versions are made block by block, never as full-length copies of a long clip.
     """
+    return streamed_quality(*mono_readers(original, reconstruction), original.frames, reconstruction.frames, original.sample_rate)
+
+
+def mono_readers(original: Clip, reconstruction: Clip) -> tuple[Mono, Mono]:
+    """Readers of the original (mixed to the reconstruction's channels, then to mono) and of the
+    reconstruction in mono, block by block: never full-length copies of a long clip."""
     def ref(a: int, b: int) -> FloatArray:
         return _mono(mix_channels(original.samples[:, a:b], reconstruction.channels))
 
     def est(a: int, b: int) -> FloatArray:
         return _mono(reconstruction.samples[:, a:b])
 
-    return streamed_quality(ref, est, original.frames, reconstruction.frames, original.sample_rate)
+    return ref, est
 
 
 @dataclass(frozen=True)

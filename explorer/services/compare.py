@@ -13,6 +13,7 @@ from explorer.core.audio import Clip
 from explorer.services.engine import Encoding, Engine
 from explorer.services.session import Engines
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
+from explorer.core.perceptual import SlowQuality, slow_quality
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class CompareRow:
     si_sdr_db: float | None
     mel_distance: float | None
     stoi: float | None
+    pesq: float | None
+    pesq_nb: float | None
+    visqol: float | None
     encode_seconds: float
     decode_seconds: float
 
@@ -38,12 +42,24 @@ class Compared:
     encoding: Encoding
     reconstruction: Clip
     quality: Quality
+    slow: SlowQuality
+
+    def reasons(self) -> dict[str, str]:
+        """Why each metric column of :attr:`row` that is None does not apply, by column key."""
+        columns = {"si_sdr_db": self.quality.reason("si_sdr"), "mel_distance": self.quality.reason("mel_distance"),
+                   "stoi": self.quality.reason("stoi"), **{k: self.slow.reason(k) for k in ("pesq", "pesq_nb", "visqol")}}
+        return {column: why for column, why in columns.items() if why}
+
+    def note_lines(self) -> list[str]:
+        """One line per metric that does not apply (:meth:`Noted.note_lines` of both sets of metrics)."""
+        return self.quality.note_lines() + self.slow.note_lines()
 
 
 COLUMN_LABELS = {
     "key": "key", "codec": "codec", "sample_rate": "sample rate (Hz)", "frame_rates_hz": "frame rate (Hz)",
     "codebooks": "codebooks", "tokens_per_second": "tokens/s", "bitrate_kbps": "bitrate (kbps)", "kbps": "kbps heard",
-    "si_sdr_db": "SI-SDR (dB)", "mel_distance": "mel distance", "stoi": "STOI", "encode_seconds": "encode (s)",
+    "si_sdr_db": "SI-SDR (dB)", "mel_distance": "mel distance", "stoi": "STOI", "pesq": "PESQ (wide band)",
+    "pesq_nb": "PESQ (narrow band)", "visqol": "ViSQOL", "encode_seconds": "encode (s)",
     "decode_seconds": "decode (s)", "randomized": "randomized", "tokens": "tokens", "si_sdr_vs_a_db": "SI-SDR vs A (dB)",
     "si_sdr_vs_b_db": "SI-SDR vs B (dB)", "stoi_vs_a": "STOI vs A", "stoi_vs_b": "STOI vs B",
     "tokens_in_10s": "tokens in 10 s", "frames_in_10s": "frames in 10 s", "bits_per_code": "bits per code",
@@ -78,7 +94,8 @@ def parse_spec(text: str) -> tuple[str, int | None]:
         raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
 
 
-def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> Compared:
+def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, speech: bool | None = None) -> Compared:
+    """Encode and decode ``clip`` with ``engine`` and measure everything (``speech``: see :func:`slow_quality`)."""
     t = time.perf_counter()
     enc = engine.encode(clip, n_codebooks)
     t_enc = time.perf_counter() - t
@@ -86,6 +103,7 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> C
     out = engine.decode(enc)
     t_dec = time.perf_counter() - t
     q = reconstruction_quality(clip, out)
+    slow = slow_quality(clip, out, speech, q.delay_samples)
     row = CompareRow(
         codec=engine.info.name if n_codebooks is None else f"{engine.info.name}@{n_codebooks}",
         sample_rate=engine.info.sample_rate,
@@ -96,20 +114,23 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None) -> C
         si_sdr_db=rounded(q.si_sdr, 2),
         mel_distance=rounded(q.mel_distance, 4),
         stoi=rounded(q.stoi, 4),
+        pesq=rounded(slow.pesq, 3),
+        pesq_nb=rounded(slow.pesq_nb, 3),
+        visqol=rounded(slow.visqol, 3),
         encode_seconds=round(t_enc, 3),
         decode_seconds=round(t_dec, 3),
     )
-    return Compared(row, enc, out, q)
+    return Compared(row, enc, out, q, slow)
 
 
 def compare(engines: list[tuple[Engine, int | None]], clip: Clip,
-            progress: Callable[[int, int, str], None] | None = None) -> list[Compared]:
-    """Encode and decode ``clip`` with each (engine, codebooks) and measure it."""
+            progress: Callable[[int, int, str], None] | None = None, speech: bool | None = None) -> list[Compared]:
+    """Encode and decode ``clip`` with each (engine, codebooks) and measure it (:func:`compare_one`)."""
     out = []
     for i, (engine, n) in enumerate(engines):
         if progress:
             progress(i, len(engines), engine.info.name)
-        out.append(compare_one(engine, clip, n))
+        out.append(compare_one(engine, clip, n, speech))
     return out
 
 

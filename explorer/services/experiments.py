@@ -23,6 +23,7 @@ from explorer.services.engine import Engine
 from explorer.services.session import Engines
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
+from explorer.core.perceptual import slow_quality
 
 
 @dataclass
@@ -42,12 +43,16 @@ class Experiment:
     conclusion: str = ""
 
 
-def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits) -> tuple[Clip, dict[str, float | None]]:
+def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = False) -> tuple[Clip, dict[str, float | None]]:
+    """Decode with ``edits`` and measure (with wide-band PESQ too when ``pesq``: about a second more)."""
     out = engine.decode(enc, edits)
     q = _measurable(reconstruction_quality(clip, out))
     kbps = enc.heard_bitrate(edits) / 1000
-    return out, {"kbps": round(float(kbps), 3), "si_sdr_db": rounded(q.si_sdr, 2), "stoi": rounded(q.stoi, 4),
-                 "mel_distance": rounded(q.mel_distance, 4)}
+    m = {"kbps": round(float(kbps), 3), "si_sdr_db": rounded(q.si_sdr, 2), "stoi": rounded(q.stoi, 4),
+         "mel_distance": rounded(q.mel_distance, 4)}
+    if pesq:
+        m["pesq"] = rounded(slow_quality(clip, out, delay=q.delay_samples, metrics=("pesq",)).pesq, 3)
+    return out, m
 
 
 def _measurable(q: Quality) -> Quality:
@@ -67,10 +72,10 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
                      "A residual quantizer refines in stages: each codebook codes what the ones before it missed. "
                      "Keep only the first N and listen to the quality climb with the bitrate.")
     for k in counts:
-        out, m = _measured(engine, clip, enc, Edits(keep=k))
+        out, m = _measured(engine, clip, enc, Edits(keep=k), pesq=True)
         exp.table.append({"codebooks": k, **m})
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
-                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out))
     exp.conclusion = _ladder_conclusion(exp.table)
     return exp
 
@@ -87,7 +92,8 @@ def _ladder_conclusion(table: list[dict[str, Any]]) -> str:
     """From the first to the last step, and whether the first doubling bought more STOI than the last."""
     first, last = table[0], table[-1]
     text = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, STOI went from {first['stoi']:.2f} to "
-            f"{last['stoi']:.2f}")
+            f"{last['stoi']:.2f}" + (f" and PESQ from {first['pesq']:.2f} to {last['pesq']:.2f}"
+                                     if first.get("pesq") is not None and last.get("pesq") is not None else ""))
     if len(table) < 3:
         return text + "."
     gain_first, gain_last = table[1]["stoi"] - first["stoi"], last["stoi"] - table[-2]["stoi"]

@@ -161,8 +161,9 @@ def html_report(title: str, original: Clip, results: list[Compared]) -> str:
     for r in results:
         name = html.escape(r.row.codec)
         sections.append(f"""<section><h2>{name}</h2>
-<p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')}</p>
-{''.join(f"<p>{html.escape(line)}</p>" for line in r.quality.note_lines())}
+<p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')},
+PESQ {fmt(r.row.pesq, 'g')} (narrow band {fmt(r.row.pesq_nb, 'g')}), ViSQOL {fmt(r.row.visqol, 'g')} ({r.slow.visqol_mode} mode)</p>
+{''.join(f"<p>{html.escape(line)}</p>" for line in r.note_lines())}
 <audio controls src="{_uri('audio/wav', wav_bytes(r.reconstruction))}"></audio>
 <img alt="{name} spectrogram and token grid" src="{_uri('image/png', figure_png(comparison_figure(None, [r])))}">
 </section>""")

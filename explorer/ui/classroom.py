@@ -52,10 +52,6 @@ def db_range(values: list[float | None]) -> tuple[int, int]:
     return lo, max(hi, lo + 10)
 
 
-QUALITY_COLUMNS = {"si_sdr_db": "si_sdr", "mel_distance": "mel_distance", "stoi": "stoi"}
-"""The comparison table's metric columns and the :class:`Quality` fields they show."""
-
-
 def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[dict[str, str]] | None = None) -> None:
     """One row per dict under readable headers (:func:`column_label`; the CSV's key is the header's tooltip);
     a None value reads "n/a", with its reason (``reasons[row][key]``) as the tooltip."""
@@ -139,8 +135,8 @@ class CompareDialog(QDialog):
     def _done(self, comparison: Comparison) -> None:
         self.comparison, self.results = comparison, comparison.results
         results = comparison.results
-        reasons = [{column: why for column, name in QUALITY_COLUMNS.items() if (why := r.quality.reason(name))} for r in results]
-        _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)], reasons)
+        _fill_table(self.table, [{"key": chr(ord("A") + i), **asdict(r.row)} for i, r in enumerate(results)],
+                    [r.reasons() for r in results])
         pixmap = QPixmap()
         pixmap.loadFromData(comparison.png, "PNG")
         self.picture.setPixmap(pixmap)
