@@ -248,3 +248,18 @@ def test_decode_progress_moves_within_a_block_and_a_cancel_stops_it_there(loaded
     with pytest.raises(CancelledError):
         engine.decode(enc, Edits(), cancel_after_two)
     assert len(calls) == 3 and calls[-1] < 0.5  # stopped inside the first block, not after it
+
+
+def test_pesq_and_visqol_arrive_after_the_sound_from_the_scoring_process(qtbot, window, speech_wav):
+    import re
+
+    w = window
+    open_clip(qtbot, w, speech_wav)
+    assert "PESQ …" in w.metrics.text() or re.search(r"PESQ \d", w.metrics.text())  # never blocks the sound
+    qtbot.waitUntil(lambda: re.search(r"PESQ \d\.\d\d", w.metrics.text()) is not None, timeout=240_000)
+    assert re.search(r"ViSQOL \d\.\d\d", w.metrics.text()), w.metrics.text()
+    first = w.metrics.text()
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.panel.toggle(0, "mute")  # a new reconstruction: its own scores, "…" until they come
+    assert "PESQ …" in w.metrics.text() or w.metrics.text() != first
+    qtbot.waitUntil(lambda: re.search(r"PESQ \d\.\d\d", w.metrics.text()) is not None, timeout=120_000)

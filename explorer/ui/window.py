@@ -324,6 +324,7 @@ class MainWindow(QMainWindow):
             self.announcement = ""
         if self.grid is not None:
             self.metrics.show_figures(self.sound_codec, decoded, self.grid, self.edit_to_sound_ms)
+            self.metrics.score(job.encoded.clip, decoded)
         self.reconstruction_ready.emit()
 
     def _note_sound(self, job: DecodeJob) -> None:

@@ -1,0 +1,56 @@
+"""PESQ and ViSQOL off the GUI's process: a long-lived scoring process, newest request wins.
+
+The ``pesq`` package's C code holds Python's lock for its whole run (about 0.2 s per 10 s of speech),
+and ViSQOL takes about 0.5 s more: run on a thread, they would stall the GUI thread. So they run in
+one worker process of their own, started on first use, at low priority (it must never slow the next
+edit's decode). A request waiting for that process is dropped when a newer one comes; the one
+running finishes and its caller checks whether it still matters.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from explorer.core.audio import Clip
+from explorer.core.perceptual import SlowQuality, slow_quality
+
+log = logging.getLogger(__name__)
+
+
+def _lower_priority() -> None:
+    """In the scoring process: yield the CPU to the app (decodes come first)."""
+    try:
+        os.nice(10)
+    except OSError:  # not permitted: scoring still works, only sooner
+        pass
+
+
+def score(original: Clip, reconstruction: Clip, delay: int | None) -> SlowQuality:
+    """:func:`slow_quality`, the function the scoring process runs."""
+    return slow_quality(original, reconstruction, delay=delay)
+
+
+class Scorer:
+    """Submit reconstructions to score; each :class:`Future` resolves in the scoring process."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._waiting: Future[SlowQuality] | None = None
+
+    def submit(self, original: Clip, reconstruction: Clip, delay: int | None = None) -> Future[SlowQuality]:
+        """Score ``reconstruction`` against ``original``; a request still waiting is cancelled."""
+        if self._waiting is not None:
+            self._waiting.cancel()
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
+        self._waiting = self._pool.submit(score, original, reconstruction, delay)
+        return self._waiting
+
+    def close(self) -> None:
+        """Stop the scoring process (a score in progress is abandoned)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
