@@ -269,13 +269,15 @@ def cmd_codecs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'codec':<14} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<22} {'codebooks':>11} {'size':>5}  weights")
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'codec':<{width}} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<22} {'codebooks':>11} {'size':>5}  weights")
     for r in rows:
         rates = "/".join(f"{v:g}" for v in r["frame_rates"])
         cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
         local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
-        print(f"{r['name']:<14} {r['sample_rate']:>6} {r['channels']:>2} {rates:<22} {cbs:>11} {r['codebook_size']:>5}  {local}")
-    print("\nMimi's codebook 0 is semantic (WavLM-distilled); SNAC's codebooks run at their own frame rates.")
+        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<22} {cbs:>11} {r['codebook_size']:>5}  {local}")
+    print("\nCodebook 0 is semantic in Mimi (WavLM-distilled) and SpeechTokenizer (HuBERT-distilled); "
+          "SNAC's codebooks run at their own frame rates.")
     return 0
 
 

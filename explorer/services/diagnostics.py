@@ -9,7 +9,7 @@ from importlib import metadata
 import explorer
 
 PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descript-audio-codec",
-            "descript-audiotools", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile")
+            "descript-audiotools", "speechtokenizer", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile")
 
 
 def package_versions() -> dict[str, str]:
