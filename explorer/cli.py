@@ -240,10 +240,12 @@ def _check_audio_output(args: argparse.Namespace) -> None:
         output_format(args.output, _subtype(args))
 
 
-def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
+def _engine(name: str, args: argparse.Namespace, bar: _Bar, live: bool = False) -> Any:
+    """Load codec ``name`` as the flags say; for ``live``, one that can stream (else the refusal, before any load)."""
+    from explorer.services.live import open_live
     from explorer.services.session import CodecChoice, open_engine
 
-    return open_engine(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
+    return (open_live if live else open_engine)(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
 
 
 def cmd_codecs(args: argparse.Namespace) -> int:
@@ -390,7 +392,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 
     bar = _Bar()
-    engine = _engine(args.codec, args, bar)
+    engine = _engine(args.codec, args, bar, live=True)
     run = LiveRun(engine, Path(args.record) if args.record else None, args.monitor, _edits(args),
                   args.input_device, args.output_device)
     run.start()
