@@ -49,6 +49,10 @@ def bare_package_roundtrip(engine, audio):  # type: ignore[no-untyped-def]
         codes = codec.model.encode(x)
         t1 = time.perf_counter()
         codec.model.decode(codes)
+    elif fam == "speechtokenizer":
+        codes = codec.model.encode(x, n_q=n)
+        t1 = time.perf_counter()
+        codec.model.decode(codes)
     else:
         block = codec.encode(audio, n)
         t1 = time.perf_counter()
@@ -122,7 +126,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seconds", type=float, default=10.0)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--codecs", default="rvq-lab,encodec-24khz,encodec-48khz,dac-44khz,dac-24khz,dac-16khz,snac-24khz,snac-32khz,snac-44khz,mimi")
+    ap.add_argument("--codecs", default="rvq-lab,encodec-24khz,encodec-48khz,dac-44khz,dac-24khz,dac-16khz,snac-24khz,snac-32khz,snac-44khz,mimi,speechtokenizer")
     ap.add_argument("--one", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:

@@ -253,10 +253,12 @@ def _check_audio_output(args: argparse.Namespace) -> None:
         output_format(args.output, _subtype(args))
 
 
-def _engine(name: str, args: argparse.Namespace, bar: _Bar) -> Any:
+def _engine(name: str, args: argparse.Namespace, bar: _Bar, live: bool = False) -> Any:
+    """Load codec ``name`` as the flags say; for ``live``, one that can stream (else the refusal, before any load)."""
+    from explorer.services.live import open_live
     from explorer.services.session import CodecChoice, open_engine
 
-    return open_engine(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
+    return (open_live if live else open_engine)(CodecChoice(name, device=args.device, weights=args.weights), bar.download)
 
 
 def cmd_codecs(args: argparse.Namespace) -> int:
@@ -284,14 +286,16 @@ def cmd_codecs(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
-    print(f"{'codec':<14} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  weights")
+    width = max(len(r["name"]) for r in rows)
+    print(f"{'codec':<{width}} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  weights")
     for r in rows:
         rates = "/".join(f"{v:.4g}" for v in r["frame_rates"])
         cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
         kbps = f"{r['kbps_default']:.3g}" + (f" of {r['kbps_max']:.3g}" if r["kbps_max"] != r["kbps_default"] else "")
         local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
-        print(f"{r['name']:<14} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local}")
-    print("\nMimi's codebook 0 is semantic (WavLM-distilled); SNAC's codebooks run at their own frame rates.")
+        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local}")
+    print("\nCodebook 0 is semantic in Mimi (WavLM-distilled) and SpeechTokenizer (HuBERT-distilled); "
+          "SNAC's codebooks run at their own frame rates.")
     return 0
 
 
@@ -409,7 +413,7 @@ def cmd_live(args: argparse.Namespace) -> int:
     from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 
     bar = _Bar()
-    engine = _engine(args.codec, args, bar)
+    engine = _engine(args.codec, args, bar, live=True)
     run = LiveRun(engine, Path(args.record) if args.record else None, args.monitor, _edits(args),
                   args.input_device, args.output_device)
     run.start()

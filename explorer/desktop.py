@@ -45,7 +45,7 @@ def desktop_entry(command: list[str]) -> str:
         f"Icon={APP_ID}",
         "Terminal=false",
         "Categories=AudioVideo;Audio;",
-        "Keywords=codec;tokens;EnCodec;DAC;SNAC;Mimi;RVQ;",
+        "Keywords=codec;tokens;EnCodec;DAC;SNAC;Mimi;SpeechTokenizer;RVQ;",
         f"MimeType={';'.join(MIME_TYPES)};",
         "StartupWMClass=codec-explorer",
         "",

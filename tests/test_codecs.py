@@ -11,7 +11,7 @@ from explorer.codecs.registry import CODEC_NAMES
 from explorer.core.edits import Edits
 from explorer.services.engine import seeded
 
-FAMILY_REPRESENTATIVES = ["rvq-lab", "encodec-24khz", "encodec-48khz", "dac-16khz", "snac-24khz", "mimi"]
+FAMILY_REPRESENTATIVES = ["rvq-lab", "encodec-24khz", "encodec-48khz", "dac-16khz", "snac-24khz", "mimi", "speechtokenizer"]
 
 
 def package_latent(engine, codes: list[np.ndarray], skip: int) -> torch.Tensor:
@@ -38,6 +38,9 @@ def package_latent(engine, codes: list[np.ndarray], skip: int) -> torch.Tensor:
                 if c is not None:
                     acoustic = acoustic + q.rvq_rest.output_proj(q.rvq_rest.vq.layers[j].decode(c[None]))
             return (first + acoustic)[0]
+        if fam == "speechtokenizer":  # the package's RVQ decode of the codebooks before and after the skipped one
+            q, stacked = codec.model.quantizer, torch.stack(t)[:, None]
+            return (q.decode(stacked[:skip]) + q.decode(stacked[skip + 1:], st=skip + 1))[0]
         if fam == "rvq-lab":
             tables = codec.tables
             z = np.zeros((codec.n_env + 320, len(codes[0])), np.float32)
@@ -104,7 +107,7 @@ def test_mute_equals_decoding_the_other_codebooks_contributions(loaded, name):
     assert np.abs(engine.decode_native(enc_zero, Edits(seed=7)) - ours).max() > 1e-4
 
 
-@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "snac-24khz", "mimi"])
+@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "snac-24khz", "mimi", "speechtokenizer"])
 def test_solo_keep_and_ranges_follow_the_contributions(loaded, name):
     engine = loaded(name)
     enc = engine.encode(tone_clip(1.0, engine.info.sample_rate))
@@ -126,7 +129,7 @@ def test_solo_keep_and_ranges_follow_the_contributions(loaded, name):
     assert not torch.allclose(ranged[:, inside], full[:, inside])
 
 
-@pytest.mark.parametrize("name", ["rvq-lab", "dac-16khz", "snac-24khz"])
+@pytest.mark.parametrize("name", ["rvq-lab", "dac-16khz", "snac-24khz", "speechtokenizer"])
 def test_randomize_is_seeded_reproducible_and_uniform(loaded, name):
     engine = loaded(name)
     enc = engine.encode(tone_clip(2.0, engine.info.sample_rate))
@@ -187,7 +190,7 @@ def test_any_input_rate_comes_back_at_that_rate_and_length(loaded, name, rate):
     assert out.sample_rate == rate and out.frames == clip.frames
 
 
-@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "mimi"])
+@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "mimi", "speechtokenizer"])
 def test_chunked_long_input_has_no_clicks(loaded, name, monkeypatch):
     from dataclasses import replace
 
@@ -216,3 +219,21 @@ def test_chunked_long_input_has_no_clicks(loaded, name, monkeypatch):
     jumps = np.abs(np.diff(out_c[0]))
     border_jumps = [jumps[b - 50: b + 50].max() for b in range(rate, out_c.shape[1] - rate, rate)]
     assert max(border_jumps) <= 1.5 * np.percentile(jumps, 99.9)
+
+
+def test_speechtokenizer_codebook_0_is_semantic_its_codes_are_the_packages_and_decoding_reports_each_stage(loaded):
+    engine = loaded("speechtokenizer")
+    info = engine.info
+    assert [c.role for c in info.codebooks()] == ["semantic"] + ["acoustic"] * 7
+    assert (info.sample_rate, info.latent_frame_rate, info.codebook_size, info.max_codebooks) == (16000, 50, 1024, 8)
+    clip = tone_clip(1.0, 16000, seed=4)
+    enc = engine.encode(clip)
+    with torch.inference_mode():
+        theirs = engine.codec.model.encode(torch.from_numpy(clip.samples)[None])  # [codebooks, batch, frames]
+    assert theirs.shape == (8, 1, 50)
+    assert all(np.array_equal(enc.codes[k], theirs[k, 0].numpy()) for k in range(8))
+    seen: list[float] = []
+    engine.decode_native(enc, Edits(), lambda done, what: seen.append(done))
+    stages = engine.codec.decoder_stages()
+    assert stages == list(engine.codec.model.decoder.model)
+    assert len(seen) == len(stages) + 2 and seen == sorted(seen)  # the block's start, each stage, the end

@@ -97,6 +97,17 @@ def test_semantic_vs_acoustic_on_mimi_and_explained_elsewhere(loaded, speech):
     assert exp.table[1]["stoi"] < exp.table[2]["stoi"]  # rvq-lab's envelope codebook matters most
 
 
+def test_semantic_vs_acoustic_on_speechtokenizer(loaded, speech):
+    from explorer.services.experiments import semantic_vs_acoustic
+
+    exp = semantic_vs_acoustic(loaded("speechtokenizer"), speech)
+    assert exp.title == "Semantic vs acoustic: speechtokenizer" and "marks no codebook" not in exp.intro
+    assert [r["randomized"] for r in exp.table] == ["none", "codebook 0 (semantic)", "codebook 7 (last acoustic)"]
+    assert all(s.audio.frames == speech.frames and s.audio.sample_rate == speech.sample_rate for s in exp.steps)
+    assert len({float(np.abs(s.audio.samples).sum()) for s in exp.steps}) == 3  # three different sounds
+    assert exp.conclusion.startswith("Randomizing codebook 0 cost") and "codebook 7 cost" in exp.conclusion
+
+
 def test_frame_rates_and_sequence_length(loaded, speech):
     from explorer.services.experiments import frame_rates
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import constants
 
-from explorer.codecs import dac_codec, encodec_codec, mimi_codec, snac_codec
+from explorer.codecs import dac_codec, encodec_codec, mimi_codec, snac_codec, speechtokenizer_codec
 from explorer.codecs.weights import WeightsSpec, digest_in_name, download, locate
 from explorer.core.errors import CancelledError, WeightsError
 
@@ -240,6 +240,24 @@ def test_snac_fetches_both_files_of_its_pinned_commit(server, tmp_path):
     assert out["seen"][-1] == [300_008, 300_008] and [d for d, _ in out["seen"]] == sorted(d for d, _ in out["seen"])
 
 
+def test_speechtokenizer_fetches_its_repository_folder_at_its_pinned_commit(server, tmp_path):
+    st = speechtokenizer_codec
+    files = {"config.json": b'{"n_q": 8}', "SpeechTokenizer.pt": b"w" * 200_000}
+    server.add_repo(st.REPO, st.REVISION, {f"{st.SUBFOLDER}/{name}": data for name, data in files.items()})
+    out = child("""
+    import json
+    from explorer.codecs import speechtokenizer_codec
+    from explorer.codecs.weights import download, locate
+    spec = speechtokenizer_codec.weights_spec()
+    paths = download(spec)
+    print(json.dumps({"paths": [str(p) for p in paths], "found": [str(p) for p in locate(spec) or []]}))
+    """, tmp_path, server.url)
+    folder = tmp_path / "hf" / "hub" / "models--fnlp--SpeechTokenizer" / "snapshots" / st.REVISION / st.SUBFOLDER
+    assert out["paths"] == out["found"] == [str(folder / name) for name in files]
+    assert [Path(p).read_bytes() for p in out["paths"]] == list(files.values())
+    assert server.gets("SpeechTokenizer.pt") and all(f"/resolve/{st.REVISION}/{st.SUBFOLDER}/" in p for _, p, _ in server.log)
+
+
 @pytest.fixture
 def online(monkeypatch):
     monkeypatch.delenv("CODEC_EXPLORER_OFFLINE", raising=False)
@@ -289,4 +307,4 @@ def test_release_specs_pin_what_could_be_found():
     assert encodec_codec.weights_spec("encodec-48khz").digests == ("7e698e3e",)
     assert dac_codec.weights_spec("dac-44khz").digests[0].startswith("a88eed82")
     assert {snac_codec.weights_spec(n).revision for n in snac_codec.CONFIGS} == set(snac_codec.REVISIONS.values())
-    assert all(len(r) == 40 for r in [*snac_codec.REVISIONS.values(), mimi_codec.REVISION])
+    assert all(len(r) == 40 for r in [*snac_codec.REVISIONS.values(), mimi_codec.REVISION, speechtokenizer_codec.REVISION])

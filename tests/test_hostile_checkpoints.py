@@ -31,11 +31,15 @@ Make = Callable[[Path], Path]
 """Writes a hostile file (or folder) under the given folder and returns its path."""
 
 
-def good_path(name: str) -> Path:
+def good_paths(name: str) -> list[Path]:
     random_weights.ensure(name)
     paths = locate(random_weights.spec_of(name))
     assert paths is not None
-    return paths[-1]
+    return paths
+
+
+def good_path(name: str) -> Path:
+    return good_paths(name)[-1]
 
 
 def good_state(name: str) -> dict[str, torch.Tensor]:
@@ -114,15 +118,23 @@ def dac_file(**fields: Any) -> Make:
     return make
 
 
-def snac_folder(edit: Callable[[dict[str, Any]], Any]) -> Make:
-    """A SNAC folder: good weights beside a config.json changed by ``edit``."""
+def config_folder(name: str, edit: Callable[[dict[str, Any]], Any]) -> Make:
+    """A folder laid out as ``name``'s hub folder: its good weights beside its good config.json changed by ``edit``."""
     def make(folder: Path) -> Path:
-        config = json.loads(json.dumps(random_weights.snac_codec.CONFIGS["snac-24khz"]))
+        config = json.loads(good_paths(name)[0].read_text())
         out = edit(config)
         (folder / "config.json").write_text(json.dumps(config if out is None else out))
-        (folder / "pytorch_model.bin").symlink_to(good_path("snac-24khz"))
+        (folder / good_path(name).name).symlink_to(good_path(name))
         return folder
     return make
+
+
+def snac_folder(edit: Callable[[dict[str, Any]], Any]) -> Make:
+    return config_folder("snac-24khz", edit)
+
+
+def speechtokenizer_folder(edit: Callable[[dict[str, Any]], Any]) -> Make:
+    return config_folder("speechtokenizer", edit)
 
 
 def tables(**changes: Any) -> Make:
@@ -171,9 +183,12 @@ CASES: list[tuple[str, str, Make, str]] = [
     ("dac file into encodec", "encodec-24khz", other_codec("dac-16khz"), "another codec's checkpoint"),
     ("encodec file into mimi", "mimi", other_codec("encodec-24khz"), "another codec's checkpoint"),
     ("encodec file into snac", "snac-24khz", other_codec("encodec-24khz"), "another codec's checkpoint"),
+    ("encodec file into speechtokenizer", "speechtokenizer", other_codec("encodec-24khz"), "another codec's checkpoint"),
+    ("speechtokenizer file into encodec", "encodec-24khz", other_codec("speechtokenizer"), "another codec's checkpoint"),
     ("encodec 24 kHz file into 48 kHz", "encodec-48khz", other_codec("encodec-24khz"), "does not fit encodec-48khz"),
     ("one wrong shape", "encodec-24khz", edited("encodec-24khz", wrong_shape), "the model needs"),
     ("one wrong shape, snac", "snac-24khz", edited("snac-24khz", wrong_shape), "the model needs"),
+    ("one wrong shape, speechtokenizer", "speechtokenizer", edited("speechtokenizer", wrong_shape), "the model needs"),
     ("a missing key", "encodec-24khz", edited("encodec-24khz", drop_one), "lacks the weight"),
     ("an extra key", "encodec-24khz", edited("encodec-24khz", add_one), "does not use"),
     ("a list for a dict", "encodec-24khz", edited("encodec-24khz", lambda s: list(s.values())), "a list where"),
@@ -182,6 +197,7 @@ CASES: list[tuple[str, str, Make, str]] = [
     ("NaN in one tensor, dac", "dac-16khz", edited("dac-16khz", nan_in_one), "NaN or infinite"),
     ("NaN in one tensor, snac", "snac-24khz", edited("snac-24khz", nan_in_one), "NaN or infinite"),
     ("NaN in one tensor, mimi", "mimi", edited("mimi", nan_in_one), "NaN or infinite"),
+    ("NaN in one tensor, speechtokenizer", "speechtokenizer", edited("speechtokenizer", nan_in_one), "NaN or infinite"),
     ("an int tensor for a float one", "encodec-24khz", edited("encodec-24khz", int_for_float), "needs floating-point"),
     ("dac metadata a list", "dac-16khz", dac_file(metadata=[1, 2]), "metadata"),
     ("dac metadata a string", "dac-16khz", dac_file(metadata="kwargs"), "metadata"),
@@ -194,6 +210,11 @@ CASES: list[tuple[str, str, Make, str]] = [
     ("snac config a string for a number", "snac-24khz", snac_folder(lambda c: c.update(decoder_dim="1024")), "'decoder_dim'"),
     ("snac config a huge decoder", "snac-24khz", snac_folder(lambda c: c.update(decoder_dim=10_000_000)), "'decoder_dim'"),
     ("snac config a missing key", "snac-24khz", snac_folder(lambda c: {k: v for k, v in c.items() if k != "noise"}), "'noise'"),
+    ("speechtokenizer config a json list", "speechtokenizer", speechtokenizer_folder(lambda c: list(c)), "a list"),
+    ("speechtokenizer config a wider latent", "speechtokenizer", speechtokenizer_folder(lambda c: c.update(dimension=4096)), "'dimension'"),
+    ("speechtokenizer config a causal encoder", "speechtokenizer", speechtokenizer_folder(lambda c: c.update(bidirectional=False)), "'bidirectional'"),
+    ("speechtokenizer config a missing key", "speechtokenizer", speechtokenizer_folder(lambda c: {k: v for k, v in c.items() if k != "n_q"}), "'n_q'"),
+    ("speechtokenizer config a string", "speechtokenizer", speechtokenizer_folder(lambda c: "n_q=8"), "a str where"),
     ("rvq-lab 2048 codebook rows", "rvq-lab", tables(envelope=np.concatenate([shipped("envelope")] * 2)), "at most 1024"),
     ("rvq-lab 2048 rows in a stage", "rvq-lab", tables(stage_3=np.concatenate([shipped("stage_3")] * 2)), "'stage_3' is 2048x"),
     ("rvq-lab wrong stage shape", "rvq-lab", tables(stage_1=shipped("stage_1")[:, :-1]), "'stage_1'"),
@@ -207,6 +228,7 @@ CASES: list[tuple[str, str, Make, str]] = [
     ("empty file, rvq-lab", "rvq-lab", raw(b"", "codebooks.npz"), "empty"),
     ("truncated, encodec", "encodec-24khz", truncated("encodec-24khz"), "truncated"),
     ("truncated, mimi", "mimi", truncated("mimi"), "truncated"),
+    ("truncated, speechtokenizer", "speechtokenizer", truncated("speechtokenizer"), "truncated"),
     ("truncated, rvq-lab", "rvq-lab", truncated("rvq-lab"), "codebook file"),
     ("random bytes, encodec", "encodec-24khz", raw(RANDOM), "not a usable checkpoint"),
     ("random bytes, rvq-lab", "rvq-lab", raw(RANDOM, "codebooks.npz"), "codebook file"),
@@ -255,13 +277,25 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "dac-16khz", "snac-24khz", "mimi"])
+@pytest.mark.parametrize("name", ["rvq-lab", "encodec-24khz", "dac-16khz", "snac-24khz", "mimi", "speechtokenizer"])
 def test_every_codec_names_its_weights(loaded, name):
     codec = loaded(name).codec
     path = rvqlab.shipped_path() if name == "rvq-lab" else good_path(name)
     assert codec.weights_id == {"file": path.name, "sha256": digest(path)}
     if name == "snac-24khz":
         assert codec.weights_id["file"] == "pytorch_model.bin"
+    if name == "speechtokenizer":
+        assert codec.weights_id["file"] == "SpeechTokenizer.pt"
+
+
+def test_speechtokenizer_takes_its_hub_folder_with_the_training_settings_beside_the_architecture(tmp_path):
+    """The hub's config.json holds training settings the model never reads: they are no reason to refuse it."""
+    folder = speechtokenizer_folder(lambda c: c.update(batch_size=60, learning_rate=1e-4))(tmp_path)
+    codec = load_codec("speechtokenizer", CPU, weights=folder)
+    assert codec.weights_id == {"file": "SpeechTokenizer.pt", "sha256": digest(good_path("speechtokenizer"))}
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(WeightsError, match="lacks .*/config.json, .*/SpeechTokenizer.pt"):
+        load_codec("speechtokenizer", CPU, weights=tmp_path / "empty")
 
 
 def test_weights_given_by_path_are_named_too(tmp_path):

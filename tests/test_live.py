@@ -144,3 +144,42 @@ def test_chunked_live_matches_offline_within_the_stated_tolerance_without_clicks
     if name == "encodec-24khz":
         reference = engine.decode(offline).samples[0][: len(y)]
         assert np.abs(y - reference).mean() < 1e-3 * np.abs(reference).mean()
+
+
+LIVE_REFUSAL = ("SpeechTokenizer's encoder looks at the whole clip (bidirectional), so it cannot run live; "
+                "pick Mimi or EnCodec for live mode.")
+
+
+def test_live_mode_refuses_speechtokenizer_in_one_sentence_before_loading_it(loaded, monkeypatch):
+    from explorer.services import live
+    from explorer.services.session import CodecChoice
+
+    with pytest.raises(CodecError) as err:
+        live.live_codec(loaded("speechtokenizer"))
+    assert str(err.value) == LIVE_REFUSAL
+    opened: list[str] = []
+    monkeypatch.setattr(live, "open_engine", lambda choice, download=None: opened.append(choice.name))
+    with pytest.raises(CodecError) as err:
+        live.open_live(CodecChoice("speechtokenizer"))
+    assert str(err.value) == LIVE_REFUSAL and opened == []  # refused before any weights were looked for
+    live.open_live(CodecChoice("mimi"))
+    assert opened == ["mimi"]
+
+
+def test_the_command_line_and_the_live_worker_say_the_same_sentence(qtbot, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from explorer.services.session import CodecChoice
+    from explorer.ui.live_worker import LiveRequest, LiveWorker
+
+    p = subprocess.run([sys.executable, "-m", "explorer", "live", "-c", "speechtokenizer", "--seconds", "1",
+                        "--record", str(tmp_path / "take")], capture_output=True, text=True, env=os.environ.copy(), timeout=120)
+    assert p.returncode == 2 and p.stderr.strip() == f"codec-explorer: error: {LIVE_REFUSAL}", p.stderr
+    assert not (tmp_path / "take").exists()
+    worker = LiveWorker(LiveRequest(CodecChoice("speechtokenizer"), None, None, "off", tmp_path / "take", Edits()))
+    ended: list[tuple[str, object, bool]] = []
+    worker.ended.connect(lambda reason, folder, problem: ended.append((reason, folder, problem)))
+    worker.run()  # on this thread: the window shows what ``ended`` carries, in a warning
+    assert ended == [(LIVE_REFUSAL, None, True)] and not (tmp_path / "take").exists()

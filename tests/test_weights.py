@@ -141,6 +141,12 @@ def test_the_table_says_where_each_family_really_looks():
     mimi = rows["mimi"].folders
     assert mimi[0].endswith("/hub/models--kyutai--moshiko-pytorch-bf16/snapshots/2bfc9ae6e89079a5cc7ed2a68436010d91a3d289/")
     assert mimi[1].endswith("/hub/models--kyutai--moshiko-pytorch-bf16/snapshots/<refs/main>/")
+    st = rows["speechtokenizer"]  # its files sit in a folder of the repository, in every snapshot
+    assert st.files == ("config.json", "SpeechTokenizer.pt")
+    assert st.folders[0].endswith("/hub/models--fnlp--SpeechTokenizer/snapshots/793c3ac97eeb36463bdbb5e1d5e5e9a6b16cc656/"
+                                  "speechtokenizer_hubert_avg/")
+    assert st.folders[1].endswith("/hub/models--fnlp--SpeechTokenizer/snapshots/<refs/main>/speechtokenizer_hubert_avg/")
+    assert st.source.endswith("/fnlp/SpeechTokenizer at commit 793c3ac97eeb")
 
 
 def test_one_hash_serves_weights_identities_and_download_checks(tmp_path):

@@ -58,6 +58,16 @@ class CodecInfo:
     roles: tuple[str, ...] = ()
     causal: bool = False
     """Output at time t depends only on codes up to t (no look-ahead needed when decoding a span)."""
+    bidirectional: bool = False
+    """The encoder reads the clip both ways (SpeechTokenizer's BiLSTM): every code depends on all the
+    audio after it too, so the codec cannot encode block by block as audio arrives (no live mode)."""
+    label: str = ""
+    """The family's name as a sentence writes it (``SpeechTokenizer``); empty: the codec's name."""
+
+    @property
+    def spoken(self) -> str:
+        """How a sentence names this codec: its family's :attr:`label`, or else its name."""
+        return self.label or self.name
 
     @property
     def latent_frame_rate(self) -> float:

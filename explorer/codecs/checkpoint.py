@@ -9,6 +9,10 @@ is wrong in one sentence naming the codec and the file; only then does it load. 
 serve rvq-lab's ``.npz`` codebooks, whose shapes are read from the archive's headers before any
 array is allocated (:func:`npz_layouts`).
 
+A ``config.json`` beside the weights (SNAC, SpeechTokenizer) is checked the same way before anything is
+built (:func:`check_config`): the model is always built from the app's own copy of the architecture,
+and a config that describes another one is refused, naming the setting.
+
 :func:`weights_id` names the exact weights a codec was built from (file name and SHA-256), so a
 token file can record them and a decode with other weights can be noticed. The hash is
 :func:`explorer.codecs.weights.sha256`, the one that also checks downloads, cached per file version:
@@ -17,6 +21,7 @@ loading the same codec again hashes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,6 +310,64 @@ def describe(value: object) -> str:
         return "a bare tensor"
     name = type(value).__name__
     return f"{'an' if name[:1].lower() in 'aeiou' else 'a'} {name}"
+
+
+MAX_CONFIG_BYTES = 1 << 16
+"""A config.json is a few hundred bytes; a larger one is not read."""
+
+
+def check_config(path: Path, codec: str, expected: Mapping[str, Any], kind: str, others: bool = False) -> None:
+    """Refuse a config.json that does not describe exactly ``codec``'s architecture.
+
+    The model is always built from ``expected``, so a config that differs in any of its settings (a
+    string for a number, a decoder a thousand times wider, a missing setting) is refused before
+    anything is allocated, naming the first setting that differs.
+
+    Parameters
+    ----------
+    path : Path
+        The config.json beside the weights.
+    codec : str
+        The codec's name, for the message.
+    expected : Mapping[str, Any]
+        The architecture's settings, as the pretrained model's config.json holds them.
+    kind : str
+        What the file is called in a message (``SNAC config.json``).
+    others : bool
+        Whether settings outside ``expected`` may be there too (SpeechTokenizer's config.json also
+        holds its training settings, which the model never reads); when False, any is refused.
+
+    Raises
+    ------
+    WeightsError
+        If the file cannot be read as JSON, or differs from ``expected``.
+    """
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise unfit(codec, path, f"it is {path.stat().st_size} bytes, far more than a {kind} holds")
+        config = json.loads(path.read_text())
+    except (OSError, ValueError, RecursionError) as exc:
+        raise WeightsError(f"{codec}: '{path.name}' is not a readable {kind} ({reason(exc)}).") from exc
+    if not isinstance(config, dict):
+        raise unfit(codec, path, f"it holds {describe(config)} where a table of settings belongs")
+    for key in [*expected, *config]:
+        if key not in config:
+            raise unfit(codec, path, f"it lacks the setting {quoted(key)}")
+        if key not in expected:
+            if others:
+                continue
+            raise unfit(codec, path, f"it has a setting {quoted(key)} that {codec}'s architecture does not have")
+        got, want = json.dumps(config[key]), json.dumps(expected[key])
+        if got != want:
+            shown = got if len(got) <= 40 else got[:37] + "..."
+            raise unfit(codec, path, f"it sets {quoted(key)} to {shown}, the model has {want}")
+
+
+def config_and_weights(paths: Sequence[Path]) -> tuple[Path | None, Path]:
+    """Split the paths a codec resolved into its config.json (None when only a weights file was given,
+    with ``--weights FILE``) and its weights file."""
+    config = next((p for p in paths if p.name == "config.json"), None)
+    return config, next((p for p in paths if p.name != "config.json"), paths[-1])
 
 
 M = TypeVar("M", bound=torch.nn.Module)

@@ -49,6 +49,7 @@ _ENTRIES = [
     Entry("snac-32khz", "snac_codec", "SnacCodec"),
     Entry("snac-44khz", "snac_codec", "SnacCodec"),
     Entry("mimi", "mimi_codec", "MimiCodec"),
+    Entry("speechtokenizer", "speechtokenizer_codec", "SpeechTokenizerCodec"),
 ]
 REGISTRY: dict[str, Entry] = {e.name: e for e in _ENTRIES}
 CODEC_NAMES = tuple(REGISTRY)

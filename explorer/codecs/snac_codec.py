@@ -8,7 +8,6 @@ the same codes always sound the same.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,8 @@ import torch
 from snac import SNAC
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import describe, load_model, quoted, unfit
-from explorer.codecs.weights import Progress, WeightsSpec, reason, resolve
-from explorer.core.errors import WeightsError
+from explorer.codecs.checkpoint import check_config, config_and_weights, load_model
+from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
 # The hub config.json of each pretrained model, exactly: the model is built from it, its facts
 # (hop = product of the encoder rates, strides, codebook size and count) are read from it, and a
@@ -47,8 +45,6 @@ REVISIONS = {
     "snac-44khz": "873ebef9718b89660340c6f55a2b515e98cfa1d9",
 }
 """The pinned commit of each hub repository."""
-MAX_CONFIG_BYTES = 1 << 16
-"""A config.json is a few hundred bytes; a larger one is not read."""
 
 
 def repo(name: str) -> str:
@@ -81,56 +77,15 @@ def info(name: str) -> CodecInfo:
     )
 
 
-def check_config(path: Path, name: str) -> None:
-    """Refuse a config.json that does not describe exactly ``name``'s architecture.
-
-    The model is always built from :data:`CONFIGS`, so a config that differs in any setting (an
-    extra key, a string for a number, a decoder a thousand times wider) is refused before anything
-    is allocated, naming the first setting that differs.
-
-    Parameters
-    ----------
-    path : Path
-        The config.json beside the weights.
-    name : str
-        The SNAC variant.
-
-    Raises
-    ------
-    WeightsError
-        If the file cannot be read as JSON, or differs from ``CONFIGS[name]``.
-    """
-    try:
-        if path.stat().st_size > MAX_CONFIG_BYTES:
-            raise unfit(name, path, f"it is {path.stat().st_size} bytes, far more than a SNAC config.json holds")
-        config = json.loads(path.read_text())
-    except (OSError, ValueError, RecursionError) as exc:
-        raise WeightsError(f"{name}: '{path.name}' is not a readable SNAC config.json ({reason(exc)}).") from exc
-    if not isinstance(config, dict):
-        raise unfit(name, path, f"it holds {describe(config)} where a table of settings belongs")
-    expected = CONFIGS[name]
-    for key in [*expected, *config]:
-        if key not in config:
-            raise unfit(name, path, f"it lacks the setting {quoted(key)}")
-        if key not in expected:
-            raise unfit(name, path, f"it has a setting {quoted(key)} that {name}'s architecture does not have")
-        got, want = json.dumps(config[key]), json.dumps(expected[key])
-        if got != want:
-            shown = got if len(got) <= 40 else got[:37] + "..."
-            raise unfit(name, path, f"it sets {quoted(key)} to {shown}, the model has {want}")
-
-
 class SnacCodec:
     """A SNAC model behind :class:`explorer.codecs.base.Codec`."""
 
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        paths = resolve(weights_spec(name), weights, progress)
-        config_path = next((p for p in paths if p.name == "config.json"), None)
-        weights_path = next((p for p in paths if p.name != "config.json"), paths[-1])
+        config_path, weights_path = config_and_weights(resolve(weights_spec(name), weights, progress))
         if config_path is not None:
-            check_config(config_path, name)
+            check_config(config_path, name, CONFIGS[name], "SNAC config.json")
         self.model, self.weights_id = load_model(name, weights_path, lambda: SNAC(**CONFIGS[name]), device)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:

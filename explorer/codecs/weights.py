@@ -7,10 +7,11 @@ the guide show, and :func:`locate` looks in exactly those folders, in that order
 
 Two kinds of source:
 
-- A Hugging Face repository (SNAC, Mimi) is fetched file by file with ``huggingface_hub``'s
-  ``hf_hub_download`` at a pinned commit, into its cache (``HF_HOME/hub``, the
-  ``models--ORG--NAME/snapshots/COMMIT/`` layout that moshi, snac and transformers read), honouring
-  ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``. A cut transfer stays ``blobs/ETAG.incomplete``, which
+- A Hugging Face repository (SNAC, Mimi, SpeechTokenizer) is fetched file by file with
+  ``huggingface_hub``'s ``hf_hub_download`` at a pinned commit, into its cache (``HF_HOME/hub``, the
+  ``models--ORG--NAME/snapshots/COMMIT/`` layout that moshi, snac and transformers read; a model kept
+  in a folder of its repository, as SpeechTokenizer's is, sits in that folder of the snapshot),
+  honouring ``HF_ENDPOINT`` and ``HF_HUB_OFFLINE``. A cut transfer stays ``blobs/ETAG.incomplete``, which
   the next try resumes; only a whole file is linked into the snapshot.
 - A release URL (EnCodec, DAC) is streamed into ``NAME.incomplete`` beside the folder its package
   reads, resumed by an HTTP range request on the next try, and moved into place only once its
@@ -101,7 +102,9 @@ class WeightsSpec:
     """Where one codec's pretrained files come from and where they are kept.
 
     ``files`` are fetched together (SNAC needs ``config.json`` beside its weights). For a Hugging
-    Face repository ``repo`` and its pinned commit ``revision`` are set; for a release download
+    Face repository ``repo`` and its pinned commit ``revision`` are set, and ``subfolder`` names the
+    repository's folder that holds the files (SpeechTokenizer's ``speechtokenizer_hubert_avg``; "" for
+    the top); for a release download
     ``urls`` gives one URL per file, ``digests`` the SHA-256 (or its leading hex digits; "" where
     none is published) of each, and ``package_cache`` the folder the package itself reads.
     """
@@ -110,6 +113,7 @@ class WeightsSpec:
     files: tuple[str, ...]
     repo: str | None = None
     revision: str = "main"
+    subfolder: str = ""
     urls: tuple[str, ...] = ()
     digests: tuple[str, ...] = ()
     package_cache: Path | None = None
@@ -123,14 +127,19 @@ class WeightsSpec:
         if self.repo:
             from huggingface_hub import hf_hub_url
 
-            return [hf_hub_url(self.repo, name, revision=self.revision) for name in self.files]
+            return [hf_hub_url(self.repo, name, subfolder=self.subfolder or None, revision=self.revision)
+                    for name in self.files]
         return list(self.urls)
 
     def folder(self) -> Path:
         """Where a download lands, and where to place the files by hand."""
         if self.repo:
-            return hub_repo_folder(self.repo) / "snapshots" / self.revision
+            return self.snapshot(self.revision)
         return self.package_cache or Path()  # never empty: __post_init__ requires the folder
+
+    def snapshot(self, commit: str) -> Path:
+        """The folder of a hub repository's snapshot at ``commit`` that holds the files (its subfolder, if any)."""
+        return hub_repo_folder(self.repo or "") / "snapshots" / commit / self.subfolder
 
 
 def hub_cache() -> Path:
@@ -164,7 +173,7 @@ def folders(spec: WeightsSpec) -> list[Path]:
     if spec.repo is None:
         return [spec.folder()]
     main = _text(hub_repo_folder(spec.repo) / "refs" / "main")
-    later = [hub_repo_folder(spec.repo) / "snapshots" / main] if main and main != spec.revision else []
+    later = [spec.snapshot(main)] if main and main != spec.revision else []
     return [spec.folder(), *later]
 
 
@@ -211,7 +220,7 @@ def shown(path: Path) -> str:
 def where(spec: WeightsSpec) -> WhereRow:
     """The weights-table row of ``spec``: exactly the folders :func:`locate` reads and what :func:`download` fetches."""
     if spec.repo:
-        main = hub_repo_folder(spec.repo) / "snapshots" / MAIN_SNAPSHOT
+        main = spec.snapshot(MAIN_SNAPSHOT)
         from huggingface_hub import constants
 
         return WhereRow(spec.codec, spec.files, (shown(spec.folder()), shown(main)),
@@ -316,7 +325,8 @@ def _hub_file(spec: WeightsSpec, name: str, partial: Path, report: Callable[[int
 
     def fetch() -> None:
         try:
-            outcome["path"] = Path(hf_hub_download(spec.repo or "", name, revision=spec.revision))
+            outcome["path"] = Path(hf_hub_download(spec.repo or "", name, subfolder=spec.subfolder or None,
+                                                   revision=spec.revision))
         except Exception as exc:  # noqa: BLE001 - handed to the calling thread
             outcome["error"] = exc
 

@@ -9,8 +9,8 @@ from importlib import metadata
 import explorer
 
 PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descript-audio-codec",
-            "descript-audiotools", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile", "pystoi", "pesq",
-            "visqol-python")
+            "descript-audiotools", "speechtokenizer", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile",
+            "pystoi", "pesq", "visqol-python")
 
 
 def package_versions() -> dict[str, str]:

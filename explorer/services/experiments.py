@@ -117,7 +117,7 @@ def semantic_vs_acoustic(engine: Engine, clip: Clip) -> Experiment:
                      "Replace one codebook's tokens with random ones and listen: if the words dissolve but the voice "
                      "remains, that codebook carried the content.")
     if not semantic:
-        exp.intro += (f" {info.name} marks no codebook as semantic (only Mimi distils one from a speech model), so here "
+        exp.intro += (f" {info.name} marks no codebook as semantic (Mimi and SpeechTokenizer distil one from a speech model), so here "
                       "codebook 0 is simply the coarsest acoustic stage: expect it to hurt everything, not just the words.")
     out, m = _measured(engine, clip, enc, Edits())
     exp.table.append({"randomized": "none", **m})

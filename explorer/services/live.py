@@ -10,6 +10,10 @@ Two strategies behind one small interface (:class:`LiveCodec`):
   rvq-lab, whose frames are local, the codes and the audio equal the offline result; for the
   neural codecs the codes near block borders may differ (their receptive fields are longer).
 
+A codec whose encoder reads the whole clip (SpeechTokenizer's bidirectional LSTM) has no strategy:
+:func:`open_live` refuses it in one sentence before any weights are loaded, so the window and the
+command line say the same.
+
 Edits apply to every new block; time ranges are ignored live. When compute cannot keep up, the
 caller drops whole blocks with :meth:`LiveCodec.skip`, which keeps the frame counter in step with
 time. Nothing here touches Qt or devices.
@@ -25,8 +29,13 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from explorer.codecs.base import CodecInfo
+from explorer.codecs.registry import entry
+from explorer.codecs.weights import Progress as DownloadProgress
 from explorer.core.edits import Edits, random_codes
+from explorer.core.errors import CodecError
 from explorer.services.engine import Engine, latent_sum, seeded
+from explorer.services.session import CodecChoice, open_engine
 from explorer.core.types import FloatArray, IntArray
 
 
@@ -204,10 +213,38 @@ class ChunkedLive:
         return step
 
 
+def check_live(info: CodecInfo) -> None:
+    """Refuse a codec that cannot encode block by block as audio arrives.
+
+    Raises
+    ------
+    CodecError
+        One sentence, the same in the window and on the command line, when the codec's encoder
+        reads the whole clip (:attr:`CodecInfo.bidirectional`).
+    """
+    if info.bidirectional:
+        raise CodecError(f"{info.spoken}'s encoder looks at the whole clip (bidirectional), so it cannot run live; "
+                         "pick Mimi or EnCodec for live mode.")
+
+
+def open_live(choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
+    """Load ``choice``'s codec for a live run (a fresh instance: Mimi keeps its streaming state in the
+    model), after :func:`check_live` has refused one that cannot stream, before any weights load."""
+    check_live(entry(choice.name).info())
+    return open_engine(choice, download)
+
+
 def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None,
                block_seconds: float | None = None) -> LiveCodec:
     """The streaming strategy for ``engine``'s codec; ``block_seconds`` per step (None: 160 ms for Mimi,
-    two of its frames, the fewest that keep up on a 2-core CPU; 80 ms for the others)."""
+    two of its frames, the fewest that keep up on a 2-core CPU; 80 ms for the others).
+
+    Raises
+    ------
+    CodecError
+        For a codec that cannot stream (:func:`check_live`).
+    """
+    check_live(engine.info)
     if engine.info.family == "mimi":
         frames = max(1, round((block_seconds or 0.16) / 0.08))
         return MimiLive(engine, n_codebooks or engine.info.default_codebooks, frames=frames, edits=edits)

@@ -27,7 +27,7 @@ the first N. Try muting codebook 0, or press <b>1</b>: you hear the change at on
 <li><b>● Live</b> (Ctrl+L) does the same to your voice as you speak; <b>Classroom</b> compares codecs and runs
 guided experiments.</li>
 </ul>
-<p>Other codecs (EnCodec, DAC, SNAC, Mimi) download their weights the first time you pick them.</p>"""
+<p>Other codecs (EnCodec, DAC, SNAC, Mimi, SpeechTokenizer) download their weights the first time you pick them.</p>"""
 
 
 class WelcomeDialog(QDialog):

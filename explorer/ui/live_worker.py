@@ -1,7 +1,8 @@
 """The live worker: a thread that loads its own codec, polls a :class:`LiveRun` and feeds the views.
 
 It owns the run: it loads a fresh codec instance (Mimi keeps its streaming state in the model, so
-live mode never shares the file view's), opens the devices, polls every 10 ms, and hands the new
+live mode never shares the file view's; one that cannot stream is refused with the services' one
+sentence, :func:`explorer.services.live.open_live`), opens the devices, polls every 10 ms, and hands the new
 columns to the GUI thread by signal as numpy (:class:`ViewChunk`). The GUI talks to it through
 immutable values (edits, monitor mode) and a stop flag. Whatever ends the run (Stop, the device
 vanishing, an error), the take is written before :attr:`ended` is announced.
@@ -20,7 +21,8 @@ from PySide6.QtCore import QThread, Signal
 from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 from explorer.core.edits import Edits
 from explorer.core.errors import ExplorerError
-from explorer.services.session import CodecChoice, open_engine
+from explorer.services.live import open_live
+from explorer.services.session import CodecChoice
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +77,7 @@ class LiveWorker(QThread):
         problem = False
         folder = None
         try:
-            engine = open_engine(r.choice)
+            engine = open_live(r.choice)
             run = LiveRun(engine, r.record, r.monitor, self._edits, r.input_device, r.output_device,
                           codebooks=r.choice.codebooks, views=True)
             run.start()
