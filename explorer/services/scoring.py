@@ -12,7 +12,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing.connection import wait
 
 from explorer.core.audio import Clip
 from explorer.core.perceptual import SlowQuality, slow_quality
@@ -20,12 +22,25 @@ from explorer.core.perceptual import SlowQuality, slow_quality
 log = logging.getLogger(__name__)
 
 
-def _lower_priority() -> None:
-    """In the scoring process: yield the CPU to the app (decodes come first)."""
+def _start_scoring_process() -> None:
+    """In the scoring process: yield the CPU to the app (decodes come first), and end when the app does.
+
+    An app that ends without closing the pool (``os._exit``, a crash, SIGKILL) would otherwise leave
+    this process waiting forever, holding the app's stdout and stderr open.
+    """
     try:
         os.nice(10)
     except OSError:  # not permitted: scoring still works, only sooner
         pass
+    app = multiprocessing.parent_process()
+    if app is None:
+        return
+
+    def watch(sentinel: int) -> None:
+        wait([sentinel])  # readable once the app has gone, however it ended
+        os._exit(0)
+
+    threading.Thread(target=watch, args=(app.sentinel,), name="watch-app", daemon=True).start()
 
 
 def score(original: Clip, reconstruction: Clip, delay: int | None) -> SlowQuality:
@@ -45,7 +60,7 @@ class Scorer:
         if self._waiting is not None:
             self._waiting.cancel()
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_lower_priority)
+            self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_scoring_process)
         self._waiting = self._pool.submit(score, original, reconstruction, delay)
         return self._waiting
 
