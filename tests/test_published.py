@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 import torch
 
+from explorer.codecs.checkpoint import check_config
 from explorer.codecs import snac_codec
 from explorer.codecs.registry import CODEC_NAMES, entry
 from explorer.codecs.weights import locate
@@ -39,6 +40,7 @@ PUBLISHED: dict[str, dict[str, Any]] = {
     "snac-32khz": dict(rate=32000, frame_rates=["83.3", "41.7", "20.8", "10.4"], size=4096, kbps={4: "1.9"}),
     "snac-44khz": dict(rate=44100, frame_rates=["114.8", "57.4", "28.7", "14.4"], size=4096, kbps={4: "2.6"}),
     "mimi": dict(rate=24000, frame_rates=["12.5"], size=2048, kbps={8: "1.1", 32: "4.4"}),
+    "speechtokenizer": dict(rate=16000, frame_rates=["50"], size=1024, kbps={8: "4"}),
 }
 """Sample rate, the frame rates of all the codebooks (fastest first), codebook size, and the nominal
 bitrate in kbps at each published codebook count; the largest count is all the codebooks there are."""
@@ -89,7 +91,7 @@ def test_snac_is_built_from_the_released_config(name, tmp_path):
     assert snac_codec.CONFIGS[name] == HUB_CONFIGS[name]
     hub = tmp_path / "config.json"
     hub.write_text(json.dumps(HUB_CONFIGS[name], indent=2))
-    snac_codec.check_config(hub, name)
+    check_config(hub, name, snac_codec.CONFIGS[name], "SNAC config.json")
 
 
 @pytest.mark.parametrize("name", ["snac-32khz", "snac-44khz"])
@@ -98,7 +100,7 @@ def test_snac_refuses_the_constructor_defaults_for_the_released_models(name, tmp
     old = tmp_path / "config.json"
     old.write_text(json.dumps({**HUB_CONFIGS[name], "encoder_rates": [3, 3, 7, 7], "decoder_rates": [7, 7, 3, 3]}))
     with pytest.raises(WeightsError, match="'encoder_rates' to \\[3, 3, 7, 7\\], the model has \\[2, 3, 8, 8\\]"):
-        snac_codec.check_config(old, name)
+        check_config(old, name, snac_codec.CONFIGS[name], "SNAC config.json")
 
 
 def reported(codec: Any) -> dict[str, Any]:
@@ -124,6 +126,11 @@ def reported(codec: Any) -> dict[str, Any]:
                     max_codebooks=model.total_codebooks, codebook_size=model.cardinality,
                     sizes={layer.embedding.shape[0] for layer in layers}, strides=(),
                     semantic_codebooks=tuple(range(q.n_q_semantic)))
+    if family == "speechtokenizer":
+        layers = model.quantizer.vq.layers
+        return dict(sample_rate=model.sample_rate, channels=1, hop_length=model.downsample_rate, max_codebooks=model.n_q,
+                    codebook_size=layers[0].codebook_size, sizes={layer.codebook_size for layer in layers}, strides=(),
+                    semantic_codebooks=(0,))
     tables = codec.tables
     return dict(sample_rate=codec.info.sample_rate, channels=1, hop_length=codec.basis.shape[1],
                 max_codebooks=tables.n_codebooks, codebook_size=tables.envelope.shape[0],

@@ -13,6 +13,8 @@ with context on both sides; it rules the codec out of live mode (:attr:`CodecInf
 
 from __future__ import annotations
 
+import math
+
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +49,7 @@ def build() -> Any:
 
 
 def info(name: str = "speechtokenizer") -> CodecInfo:
-    hop = 8 * 5 * 4 * 2
+    hop = math.prod(ARCHITECTURE["strides"])  # the encoder's strides: what the built model downsamples by
     return CodecInfo(
         name=name,
         family="speechtokenizer",
