@@ -86,7 +86,7 @@ def test_a_new_reconstruction_crossfades_in_as_one_swap_and_seeks_are_taken_by_t
     assert player.mix.reconstruction.shape == (24000, 1)
 
 
-UI_FLOOR_ALLOWED = ("worker.py", "tasks.py", "grid_data.py")
+UI_FLOOR_ALLOWED = ("worker.py", "tasks.py", "job_queue.py", "grid_data.py")
 
 
 def watch_worker_threads(monkeypatch, classes) -> list[str]:

@@ -43,11 +43,6 @@ def _start_scoring_process() -> None:
     threading.Thread(target=watch, args=(app.sentinel,), name="watch-app", daemon=True).start()
 
 
-def score(original: Clip, reconstruction: Clip, delay: int | None) -> SlowQuality:
-    """:func:`slow_quality`, the function the scoring process runs."""
-    return slow_quality(original, reconstruction, delay=delay)
-
-
 class Scorer:
     """Submit reconstructions to score; each :class:`Future` resolves in the scoring process."""
 
@@ -61,7 +56,7 @@ class Scorer:
             self._waiting.cancel()
         if self._pool is None:
             self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"), initializer=_start_scoring_process)
-        self._waiting = self._pool.submit(score, original, reconstruction, delay)
+        self._waiting = self._pool.submit(slow_quality, original, reconstruction, delay=delay)
         return self._waiting
 
     def close(self) -> None:

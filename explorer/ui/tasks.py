@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import threading
 import traceback
 from typing import Any, Callable
 
@@ -19,6 +18,7 @@ from PySide6.QtCore import QThread, Signal
 
 from explorer.core.errors import ExplorerError
 from explorer.services.session import Engines
+from explorer.ui.job_queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +35,7 @@ class ToolWorker(QThread):
         super().__init__()
         self.engines = Engines()
         """This thread's codecs: only :meth:`run` uses them."""
-        self._cv = threading.Condition()
-        self._queue: list[tuple[int, Job]] = []
-        self._stop = False
+        self._jobs: JobQueue[tuple[int, Job]] = JobQueue()
         self._ids = itertools.count()
         self._callbacks: dict[int, tuple[Callable[[Any], None], Callable[[str], None]]] = {}
         self._done.connect(self._finish)
@@ -48,17 +46,12 @@ class ToolWorker(QThread):
         """Run ``job(engines)`` after those already waiting; ``done(result)`` or ``failed(message)`` follows."""
         key = next(self._ids)
         self._callbacks[key] = (done, failed)
-        with self._cv:
-            self._queue.append((key, job))
-            self._cv.notify()
+        self._jobs.put((key, job))
         if not self.isRunning():
             self.start()
 
     def shutdown(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._queue.clear()
-            self._cv.notify()
+        self._jobs.stop()
         self.wait(30000)
 
     def _finish(self, key: int, result: Any) -> None:
@@ -71,13 +64,8 @@ class ToolWorker(QThread):
 
     # ------------------------------------------------------------ worker thread
     def run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                key, job = self._queue.pop(0)
+        while (taken := self._jobs.take()) is not None:
+            key, job = taken
             try:
                 self._done.emit(key, job(self.engines))
             except ExplorerError as exc:

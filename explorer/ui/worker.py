@@ -15,7 +15,6 @@ player's rate and channels here, off the GUI thread. Loaded codecs stay in this 
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ from explorer.core.types import FloatArray
 from explorer.services import session
 from explorer.services.session import DecodeJob, EncodeJob, Engines, Job, OpenJob
 from explorer.ui.grid_data import GridData
+from explorer.ui.job_queue import JobQueue
 
 log = logging.getLogger(__name__)
 
@@ -64,9 +64,7 @@ class InferenceWorker(QThread):
         super().__init__()
         self.engines = Engines()
         """This thread's codecs: only :meth:`run` uses them."""
-        self._cv = threading.Condition()
-        self._queue: list[Job] = []
-        self._stop = False
+        self._jobs: JobQueue[Job] = JobQueue()
         self.cancel_requested = False
         self._original: tuple[Clip | None, FloatArray] = (None, np.zeros((0, 0), np.float32))
         self._running: Job | None = None
@@ -74,44 +72,31 @@ class InferenceWorker(QThread):
     # ------------------------------------------------------------ GUI thread
     def submit(self, job: Job) -> None:
         """Queue ``job``, replacing a waiting one of its kind (newest wins)."""
-        with self._cv:
-            self._queue = [r for r in self._queue if type(r) is not type(job)]
-            self._queue.append(job)
-            self._cv.notify()
+        self._jobs.put(job, lambda waiting: type(waiting) is type(job))
 
     def cancel(self) -> None:
         self.cancel_requested = True
 
     def shutdown(self) -> None:
-        with self._cv:
-            self._stop = True
-            self._queue.clear()
-            self._cv.notify()
+        self._jobs.stop()
         self.cancel_requested = True
         self.wait(10000)
 
     # ------------------------------------------------------------ worker thread
     def _newer_waiting(self) -> bool:
-        with self._cv:
-            return any(isinstance(r, DecodeJob) for r in self._queue)
+        return self._jobs.waiting(lambda waiting: isinstance(waiting, DecodeJob))
 
     def _progress(self, cancel_on_newer: bool) -> Any:
         def report(fraction: float, what: str) -> bool:
             self.progress.emit(fraction, what)
-            if self.cancel_requested or self._stop:
+            if self.cancel_requested or self._jobs.stopped:
                 return False
             return not (cancel_on_newer and self._newer_waiting())
 
         return report
 
     def run(self) -> None:
-        while True:
-            with self._cv:
-                while not self._queue and not self._stop:
-                    self._cv.wait()
-                if self._stop:
-                    return
-                job = self._queue.pop(0)
+        while (job := self._jobs.take()) is not None:
             self.cancel_requested = False
             self._running = job
             try:
