@@ -188,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=list(EXPERIMENTS))
     p.add_argument("input", nargs="?", default=None, help="audio file (default: the bundled English speech)")
     p.add_argument("-c", "--codec", action="append", default=None, metavar="NAME",
-                   help="codec (repeat for frame-rates; default rvq-lab)")
+                   help="codec (repeat for frame-rates and exercise-hard; default rvq-lab, or the codecs an exercise names)")
     p.add_argument("--other", default=None, help="transplant: clip B (default: the bundled German speech)")
     p.add_argument("--keep", type=_count, default=1, help="transplant: codebooks taken from A (default 1)")
     p.add_argument("-o", "--output", required=True, metavar="DIR")
@@ -495,7 +495,7 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     folder = prepare_folder(args.output)
     bar = _Bar()
     clip = load_audio(args.input or resource("clips", "speech_en.wav"))
-    names = args.codec or ["rvq-lab"]
+    names = args.codec or ex.DEFAULT_CODECS.get(args.name, ["rvq-lab"])
     engines = [_engine(n, args, bar) for n in names]
     exp = ex.run(args.name, engines, clip, load_audio(args.other) if args.other else None, args.keep)
     files = ex.write_experiment(exp, folder, [args.input, args.other])

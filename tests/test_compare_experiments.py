@@ -142,6 +142,79 @@ def test_cli_compare_and_experiment(tmp_path, speech):
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     assert "Bitrate ladder" in p.stdout and len(list((tmp_path / "ladder").glob("*.wav"))) == 6
+    p = subprocess.run([sys.executable, "-m", "explorer", "experiment", "exercise-easy", str(wav), "-o", str(tmp_path / "easy")],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    rows = list(csv.DictReader(open(tmp_path / "easy" / "table.csv")))
+    assert len(rows) == 14 and {r["quantizer"] for r in rows} == {"toy scalar (2 bits a stage)", "rvq-lab"}
     p = subprocess.run([sys.executable, "-m", "explorer", "compare", str(wav), "-c", "nonsense", "-o", str(tmp_path / "x")],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 2 and "nonsense" in p.stderr
+
+
+def test_toy_residual_quantizer_gains_about_6_db_per_bit():
+    from explorer.services.experiments import toy_residual_quantizer
+
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, 48000)
+    recons = toy_residual_quantizer(x, 5, bits=2)
+    snr = [10 * np.log10(np.mean(x ** 2) / np.mean((x - r) ** 2)) for r in recons]
+    gains = np.diff(snr)
+    assert np.all(gains == pytest.approx(12.04, abs=0.3))  # 2 bits a stage: 4x finer grid, 16x less error power
+    assert np.max(np.abs(x - recons[-1])) <= 2 / 4 ** 5 / 2 + 1e-12  # within half the last stage's step
+
+
+def test_exercise_easy_measures_the_toy_and_rvqlab_stages(loaded, speech):
+    from explorer.services.experiments import run
+
+    exp = run("exercise-easy", [loaded("rvq-lab")], speech)
+    toy = [r for r in exp.table if r["quantizer"].startswith("toy")]
+    lab = [r for r in exp.table if r["quantizer"] == "rvq-lab"]
+    assert [r["stages"] for r in toy] == list(range(1, 9)) and [r["stages"] for r in lab] == [1, 2, 4, 8, 16, 32]
+    assert all(b["snr_db"] > a["snr_db"] for a, b in zip(toy, toy[1:]))
+    assert all(b["mse"] < a["mse"] for a, b in zip(lab[1:], lab[2:]))  # each learned stage removes error
+    assert lab[-1]["kbps"] == pytest.approx(24.04, abs=0.05) and exp.series == ("snr_db", "quantizer")
+    assert "dB on average" in exp.conclusion and all(s.audio is not None for s in exp.steps)
+
+
+def test_exercise_medium_pesq_and_mse_against_bitrate(loaded, speech):
+    from explorer.core.perceptual import slow_quality
+    from explorer.services.experiments import exercise_medium, mse
+
+    engine = loaded("encodec-24khz")
+    exp = exercise_medium(engine, speech)
+    assert [r["codec"] for r in exp.table] == ["encodec-24khz@1", "encodec-24khz@4", "encodec-24khz@8", "encodec-24khz@32"]
+    assert [r["kbps"] for r in exp.table] == pytest.approx([0.75, 3.0, 6.0, 24.0], rel=0.02)
+    enc = engine.encode(speech, 32)
+    from explorer.core.edits import Edits
+    from explorer.core.metrics import reconstruction_quality
+
+    out = engine.decode(enc, Edits(keep=8))
+    q = reconstruction_quality(speech, out)
+    assert exp.table[2]["pesq"] == pytest.approx(slow_quality(speech, out, delay=q.delay_samples, metrics=("pesq",)).pesq, abs=1e-3)
+    assert exp.table[2]["mse"] == pytest.approx(mse(speech, out, q.delay_samples), rel=1e-3)
+    lab = exercise_medium(loaded("rvq-lab"), speech)
+    assert lab.table[0]["pesq"] < lab.table[-1]["pesq"] and lab.table[0]["mse"] > lab.table[-1]["mse"]
+
+
+def test_exercise_hard_randomizes_codebooks_0_and_7_on_both_semantic_codecs(loaded, speech):
+    from explorer.services.experiments import run
+
+    exp = run("exercise-hard", [loaded("mimi"), loaded("speechtokenizer")], speech)
+    assert [(r["codec"], r["randomized"]) for r in exp.table] == [
+        ("mimi", "none"), ("mimi", "codebook 0 (semantic)"), ("mimi", "codebook 7 (acoustic)"),
+        ("speechtokenizer", "none"), ("speechtokenizer", "codebook 0 (semantic)"), ("speechtokenizer", "codebook 7 (acoustic)")]
+    assert all(r["pesq"] is None or 1.0 <= r["pesq"] <= 4.7 for r in exp.table)
+    assert exp.conclusion.count("Randomizing codebook 0 cost") == 2
+
+
+def test_exercises_pick_their_codecs():
+    from explorer.core.errors import CodecError
+    from explorer.services.experiments import codecs_for
+
+    assert codecs_for("exercise-medium", "rvq-lab", ["rvq-lab", "encodec-24khz"]) == ["encodec-24khz"]
+    assert codecs_for("exercise-medium", "rvq-lab", ["rvq-lab"]) == ["rvq-lab"]
+    assert codecs_for("exercise-hard", "rvq-lab", ["rvq-lab", "speechtokenizer"]) == ["speechtokenizer"]
+    assert codecs_for("ladder", "mimi", ["rvq-lab", "mimi"]) == ["mimi"]
+    with pytest.raises(CodecError, match="Mimi's or SpeechTokenizer's weights"):
+        codecs_for("exercise-hard", "rvq-lab", ["rvq-lab"])

@@ -257,6 +257,11 @@ def test_experiments_panel_runs_the_ladder_and_plays_its_steps(qtbot, window, sp
     panel.play_in_turn()
     assert panel.steps.currentRow() == 0 and len(panel.turn) == 5
     qtbot.waitUntil(lambda: panel.steps.currentRow() == 1, timeout=20_000)  # the next step after the first
+    panel.start("exercise-easy")  # the exercise plots error against bitrate: the toy quantizer beside rvq-lab
+    qtbot.waitUntil(lambda: panel.experiment is not None and panel.experiment.name == "exercise-easy", timeout=120_000)
+    items = panel.plot.getPlotItem().listDataItems()
+    assert [i.name() for i in items] == ["toy scalar (2 bits a stage)", "rvq-lab"] and panel.plot.isVisible()
+    assert len(items[0].getData()[0]) == 8 and panel.plot.getPlotItem().getAxis("left").labelText == "SNR (dB)"
 
 
 def test_presentation_mode_the_shortcut_overlay_and_reset_demo(qtbot, window, speech_wav):

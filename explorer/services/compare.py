@@ -63,7 +63,8 @@ COLUMN_LABELS = {
     "decode_seconds": "decode (s)", "randomized": "randomized", "tokens": "tokens", "si_sdr_vs_a_db": "SI-SDR vs A (dB)",
     "si_sdr_vs_b_db": "SI-SDR vs B (dB)", "stoi_vs_a": "STOI vs A", "stoi_vs_b": "STOI vs B",
     "tokens_in_10s": "tokens in 10 s", "frames_in_10s": "frames in 10 s", "bits_per_code": "bits per code",
-    "nominal_kbps": "nominal kbps",
+    "nominal_kbps": "nominal kbps", "snr_db": "SNR (dB)", "mse": "MSE", "stages": "stages", "quantizer": "quantizer",
+    "family": "codec",
 }
 """How a reader sees the columns of the comparison's and the experiments' tables (the CSV files keep the keys)."""
 

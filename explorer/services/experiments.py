@@ -12,17 +12,20 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
+
+import numpy as np
 
 
 from explorer.codecs.base import CodecInfo
 from explorer.core.audio import Clip, convert
+from explorer.core.types import FloatArray
 from explorer.services.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
 from explorer.services.engine import Engine
 from explorer.services.session import Engines
 from explorer.core.errors import CodecError
-from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
+from explorer.core.metrics import Quality, align, fmt, mono_readers, reconstruction_quality, rounded
 from explorer.core.perceptual import slow_quality
 
 
@@ -41,6 +44,9 @@ class Experiment:
     steps: list[Step] = field(default_factory=list)
     table: list[dict[str, Any]] = field(default_factory=list)
     conclusion: str = ""
+    series: tuple[str, str] | None = None
+    """How to plot the table when it is not STOI and SI-SDR per step: (metric column, grouping column),
+    the metric against ``kbps`` on a log axis, one line per group (the exercises' error-vs-bitrate curves)."""
 
 
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = False) -> tuple[Clip, dict[str, float | None]]:
@@ -221,6 +227,169 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
     return exp
 
 
+def mse(clip: Clip, out: Clip, delay: int) -> float:
+    """Mean squared error of ``out`` against ``clip`` (both mixed to mono), ``out`` shifted back by ``delay``."""
+    ref, est = mono_readers(clip, out)
+    a, b = align(ref(0, clip.frames), est(0, out.frames), delay)
+    return float(np.mean((a.astype(np.float64) - b) ** 2)) if a.size else 0.0
+
+
+def toy_residual_quantizer(signal: FloatArray, stages: int, bits: int = 2) -> list[FloatArray]:
+    """A scalar residual quantizer: each stage rounds what the stages before it missed to one of
+    ``2**bits`` levels, on a grid ``2**bits`` times finer than the stage before.
+
+    Returns the reconstruction after 1, 2, ..., ``stages`` stages. The first grid spans the signal's
+    peak, so every stage's residual fits in one step of the grid before it: the error shrinks by a
+    factor ``2**bits`` a stage (about 6 dB per bit), the textbook result the neural codecs' learned
+    vector quantizers improve on.
+    """
+    levels = 2 ** bits
+    step = 2 * max(float(np.max(np.abs(signal))), 1e-9) / levels
+    recon = np.zeros_like(signal, dtype=np.float64)
+    out = []
+    for _ in range(stages):
+        residual = signal - recon
+        q = np.clip(np.floor(residual / step), -levels // 2, levels // 2 - 1)
+        recon = recon + (q + 0.5) * step
+        out.append(recon.copy())
+        step /= levels
+    return out
+
+
+def _snr_db(signal: FloatArray, error_power: float) -> float | None:
+    power = float(np.mean(np.square(signal, dtype=np.float64)))
+    return None if power == 0 or error_power == 0 else 10 * math.log10(power / error_power)
+
+
+TOY_STAGES = 8
+TOY_BITS = 2
+
+
+def exercise_easy(engine: Engine, clip: Clip) -> Experiment:
+    """Exercise (easy): a toy scalar + residual quantizer on the clip, error against the number of
+    stages; then rvq-lab's learned stages kept one more at a time, the same measure."""
+    exp = Experiment("exercise-easy", "Exercise (easy): error against the number of residual stages",
+                     f"Quantize the waveform with a {TOY_BITS}-bit scalar quantizer, then quantize what it missed with another, "
+                     "and again: residual quantization. Each toy stage costs "
+                     f"{TOY_BITS} bits a sample and should cut the error power about {4 ** TOY_BITS}x ({6.02 * TOY_BITS:.0f} dB). "
+                     f"Then {engine.info.name}'s learned stages do the same job with {engine.info.codebook_size}-code vector "
+                     "quantizers, at a small fraction of the bits.")
+    mono = convert(clip, clip.sample_rate, 1).samples[0].astype(np.float64)
+    for k, recon in enumerate(toy_residual_quantizer(mono, TOY_STAGES, TOY_BITS), 1):
+        err = float(np.mean((mono - recon) ** 2))
+        snr = _snr_db(mono, err)
+        kbps = k * TOY_BITS * clip.sample_rate / 1000
+        exp.table.append({"quantizer": f"toy scalar ({TOY_BITS} bits a stage)", "stages": k, "kbps": round(kbps, 3),
+                          "mse": float(f"{err:.4g}"), "snr_db": rounded(snr, 2)})
+        exp.steps.append(Step(f"toy {k}", f"Toy quantizer, {k} stage{'s' * (k > 1)} ({kbps:.0f} kbps): "
+                                          f"SNR {fmt(snr, '.1f', ' dB')}.", Clip(recon[None, :].astype(np.float32), clip.sample_rate)))
+    enc = engine.encode(clip, engine.info.max_codebooks)
+    n = enc.n_codebooks
+    for k in sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)}):
+        out = engine.decode(enc, Edits(keep=k))
+        q = reconstruction_quality(clip, out)
+        err = mse(clip, out, q.delay_samples)
+        snr = _snr_db(mono, err)
+        kbps = enc.heard_bitrate(Edits(keep=k)) / 1000
+        exp.table.append({"quantizer": engine.info.name, "stages": k, "kbps": round(kbps, 3), "mse": float(f"{err:.4g}"),
+                          "snr_db": rounded(snr, 2)})
+        exp.steps.append(Step(f"{engine.info.name} {k}", f"{engine.info.name}, first {k} of {n} codebooks ({kbps:.2f} kbps): "
+                                                          f"SNR {fmt(snr, '.1f', ' dB')}.", out))
+    exp.conclusion = _easy_conclusion(exp.table, engine.info)
+    exp.series = ("snr_db", "quantizer")
+    return exp
+
+
+def _easy_conclusion(table: list[dict[str, Any]], info: CodecInfo) -> str:
+    toy = [r for r in table if r["quantizer"] != info.name]
+    learned = [r for r in table if r["quantizer"] == info.name]
+    gains = [b["snr_db"] - a["snr_db"] for a, b in zip(toy, toy[1:]) if a["snr_db"] is not None and b["snr_db"] is not None]
+    text = (f"Each toy stage bought {np.mean(gains):.1f} dB on average ({TOY_BITS} bits a sample, "
+            f"{toy[0]['kbps']:.0f} kbps a stage). " if gains else "")
+    if toy and toy[0]["snr_db"] is not None and toy[0]["snr_db"] < 0:
+        text += ("Its first stage alone is worse than silence (SNR below 0 dB): its levels sit at half-steps, so even "
+                 "the quiet parts come out a quarter of the peak loud; the next stage corrects that. ")
+    best = max(learned, key=lambda r: r["snr_db"] if r["snr_db"] is not None else -math.inf)
+    return text + (f"{info.name} reached {fmt(best['snr_db'], '.1f', ' dB')} with {best['stages']} stages at "
+                   f"{best['kbps']:.1f} kbps: learned vector codebooks spend bits where the sound is, and a waveform SNR "
+                   "undersells them, since they aim at what the ear hears.")
+
+
+MEDIUM_CODEBOOKS = (1, 4, 8, 32)
+OPUS_KBPS = (6, 12, 20)
+
+
+def exercise_medium(engine: Engine, clip: Clip, references: Sequence[tuple[str, Clip, float]] = ()) -> Experiment:
+    """Exercise (medium): the codec at 1, 4, 8 and 32 codebooks, PESQ and MSE against bitrate, beside
+    ``references``: (label, reconstruction, measured bits per second) of a classic codec (Opus)."""
+    info = engine.info
+    exp = Experiment("exercise-medium", f"Exercise (medium): {info.name} at 1, 4, 8, 32 codebooks, PESQ and MSE against bitrate",
+                     "Keep the first 1, 4, 8 and 32 codebooks and measure PESQ (perceived quality, 1 to 4.5) and the mean "
+                     "squared error against the bitrate; a classic codec at similar bitrates is the yardstick.")
+    enc = engine.encode(clip, info.max_codebooks)
+    counts = sorted({min(k, enc.n_codebooks) for k in MEDIUM_CODEBOOKS})
+    rows = [(f"{info.name}@{k}", engine.decode(enc, Edits(keep=k)), enc.heard_bitrate(Edits(keep=k))) for k in counts]
+    for label, out, bps in rows + list(references):
+        q = reconstruction_quality(clip, out)
+        pesq = slow_quality(clip, out, delay=q.delay_samples, metrics=("pesq",))
+        err = mse(clip, out, q.delay_samples)
+        row: dict[str, Any] = {"codec": label, "family": label.partition("@")[0], "kbps": round(bps / 1000, 3), "pesq": rounded(pesq.pesq, 3), "mse": float(f"{err:.4g}"),
+               "si_sdr_db": rounded(q.si_sdr, 2)}
+        exp.table.append(row)
+        why = "" if pesq.pesq is not None else f" ({pesq.reason('pesq')})"
+        exp.steps.append(Step(label, f"{label}: {row['kbps']:.2f} kbps, PESQ {fmt(row['pesq'], '.2f')}{why}, MSE {err:.3g}.", out))
+    exp.conclusion = _medium_conclusion(exp.table, info.name)
+    exp.series = ("pesq", "family")
+    return exp
+
+
+def _medium_conclusion(table: list[dict[str, Any]], name: str) -> str:
+    ours = [r for r in table if r["codec"].startswith(name + "@")]
+    refs = [r for r in table if not r["codec"].startswith(name + "@")]
+    first, last = ours[0], ours[-1]
+    text = (f"From {first['kbps']:.2f} to {last['kbps']:.2f} kbps, PESQ went from {fmt(first['pesq'], '.2f')} to "
+            f"{fmt(last['pesq'], '.2f')} and MSE from {first['mse']:.3g} to {last['mse']:.3g}.")
+    for ref in refs:
+        near = min(ours, key=lambda r: abs(r["kbps"] - ref["kbps"]))
+        if ref["pesq"] is not None and near["pesq"] is not None:
+            better = ref["codec"] if ref["pesq"] > near["pesq"] else near["codec"]
+            text += (f" {ref['codec']} at {ref['kbps']:.1f} kbps: PESQ {ref['pesq']:.2f} against {near['codec']}'s "
+                     f"{near['pesq']:.2f} at {near['kbps']:.1f} kbps ({better} is better here).")
+    return text
+
+
+HARD_CODEBOOKS = (0, 7)
+
+
+def exercise_hard(engines: list[Engine], clip: Clip) -> Experiment:
+    """Exercise (hard): codebook 0 randomized against codebook 7 randomized, on each semantic codec."""
+    exp = Experiment("exercise-hard", "Exercise (hard): codebook 0 or codebook 7 randomized, on "
+                     + " and ".join(e.info.name for e in engines),
+                     "Mimi and SpeechTokenizer distil their codebook 0 from a self-supervised speech model (WavLM, HuBERT): "
+                     "it should carry the words. Randomize codebook 0, then codebook 7, and compare what each costs in "
+                     "intelligibility (STOI) and quality (PESQ).")
+    conclusions = []
+    for engine in engines:
+        info = engine.info
+        enc = engine.encode(clip)
+        base_out, base = _measured(engine, clip, enc, Edits(), pesq=True)
+        rows = [{"codec": info.name, "randomized": "none", **base}]
+        exp.steps.append(Step(f"{info.name} unchanged", f"{info.name} unchanged: STOI {base['stoi']:.2f}, "
+                                                        f"PESQ {fmt(base['pesq'], '.2f')}.", base_out))
+        ks = sorted({min(k, enc.n_codebooks - 1) for k in HARD_CODEBOOKS})
+        for k in ks:
+            out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})), pesq=True)
+            rows.append({"codec": info.name, "randomized": f"codebook {k} ({info.role(k)})", **m})
+            exp.steps.append(Step(f"{info.name} random {k}", f"{info.name}, codebook {k} ({info.role(k)}) randomized: "
+                                                             f"STOI {m['stoi']:.2f}, PESQ {fmt(m['pesq'], '.2f')}.", out))
+        exp.table.extend(rows)
+        if len(rows) == 3:
+            conclusions.append(_semantic_conclusion([{**r, "si_sdr_db": r["si_sdr_db"]} for r in rows], info.name,
+                                                    bool(info.semantic_codebooks), ks[0], ks[1]))
+    exp.conclusion = " ".join(conclusions)
+    return exp
+
+
 def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None, keep: int = 1) -> Experiment:
     """Experiment ``name`` (a key of :data:`EXPERIMENTS`) on ``clip``: ``engines[0]`` runs it, all of
     them for frame-rates; the transplant's clip B is ``other`` (default: the bundled German speech)."""
@@ -234,6 +403,12 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
         return semantic_vs_acoustic(engines[0], clip)
     if name == "frame-rates":
         return frame_rates(engines, clip)
+    if name == "exercise-easy":
+        return exercise_easy(engines[0], clip)
+    if name == "exercise-medium":
+        return exercise_medium(engines[0], clip)
+    if name == "exercise-hard":
+        return exercise_hard(engines, clip)
     if name == "transplant":
         from explorer.core.audio import load_audio
         from explorer.core.resources import resource
@@ -250,7 +425,33 @@ EXPERIMENTS = {
     "semantic": "Semantic vs acoustic: randomize codebook 0, then the last",
     "frame-rates": "Frame rates: tokens per second and sequence length per codec",
     "transplant": "Codebook transplant: A's first codebooks with B's others",
+    "exercise-easy": "Exercise (easy): a toy residual quantizer, error against the number of stages (with rvq-lab)",
+    "exercise-medium": "Exercise (medium): EnCodec at 1, 4, 8, 32 codebooks, PESQ and MSE against bitrate, Opus beside",
+    "exercise-hard": "Exercise (hard): Mimi and SpeechTokenizer, codebook 0 randomized against codebook 7",
 }
+
+DEFAULT_CODECS = {
+    "exercise-easy": ["rvq-lab"],
+    "exercise-medium": ["encodec-24khz"],
+    "exercise-hard": ["mimi", "speechtokenizer"],
+}
+"""The codecs an exercise names; the other experiments run on the codec chosen (frame-rates: on all)."""
+
+
+def codecs_for(name: str, chosen: str, usable: list[str]) -> list[str]:
+    """The codecs experiment ``name`` runs on in the window: ``chosen`` (the codec box's), all ``usable``
+    ones for frame-rates, and for an exercise the codecs it names whose weights are here. The medium
+    exercise falls back to ``chosen`` when EnCodec's weights are missing (its title names the codec);
+    the hard one cannot: without Mimi or SpeechTokenizer there is no semantic codebook to randomize."""
+    if name == "frame-rates":
+        return usable
+    wanted = [c for c in DEFAULT_CODECS.get(name, [chosen]) if c in usable]
+    if wanted:
+        return wanted
+    if name == "exercise-hard":
+        raise CodecError("The hard exercise needs Mimi's or SpeechTokenizer's weights, and neither is on this computer: "
+                         "see Help > Getting weights.")
+    return [chosen]
 
 
 def run_named(engines: Engines, name: str, codecs: list[str], device: str, clip: Clip) -> Experiment:

@@ -40,6 +40,8 @@ def usable_codecs() -> list[str]:
 
 STOI_COLOUR, SDR_COLOUR = "#7aa2f7", "#e0af68"
 """The experiments plot's two metrics; each axis's label has its metric's colour."""
+SERIES_COLOURS = ("#7aa2f7", "#e0af68", "#9ece6a", "#bb9af7")
+"""The exercises' lines: blue, orange, green, purple (told apart by their markers too)."""
 
 
 def db_range(values: list[float | None]) -> tuple[int, int]:
@@ -292,6 +294,12 @@ class ExperimentsDock(QDockWidget):
 
         self.plot.clear()
         rows = exp.table
+        if rows and exp.series is not None:
+            self._plot_series(exp, *exp.series)
+            return
+        self.plot.setLabel("left", "STOI", color=STOI_COLOUR)
+        self.plot.setLabel("right", column_label("si_sdr_db"), color=SDR_COLOUR)
+        self.plot.showAxis("right")
         if not rows or not {"stoi", "si_sdr_db"} <= rows[0].keys():
             self.plot.hide()
             return
@@ -324,6 +332,30 @@ class ExperimentsDock(QDockWidget):
         step = 10 if hi - lo <= 60 else 20
         self.plot.getAxis("right").setTicks([[((db - lo) / (hi - lo), f"{db:g}") for db in range(int(lo), int(hi) + 1, step)]])
         self.plot.setYRange(0, 1, padding=0.05)
+        self.plot.show()
+
+    def _plot_series(self, exp: Experiment, metric: str, group: str) -> None:
+        """``metric`` against the bitrate (log scale), one line per value of ``group``, with a legend
+        (the exercises: a toy quantizer beside rvq-lab, EnCodec's codebooks beside Opus)."""
+        import pyqtgraph as pg
+
+        self.plot.hideAxis("right")
+        self.plot.setLabel("left", column_label(metric), color=STOI_COLOUR)
+        self.plot.setLabel("bottom", f"{column_label('kbps')} (log scale)")
+        self.plot.getAxis("right").setTicks(None)
+        legend = self.plot.addLegend(offset=(10, 10))
+        legend.clear()
+        groups = list(dict.fromkeys(r[group] for r in exp.table))
+        for i, name in enumerate(groups):
+            rows = [r for r in exp.table if r[group] == name and r.get("kbps")]
+            x = np.log10([r["kbps"] for r in rows])
+            y = np.array([np.nan if r[metric] is None else r[metric] for r in rows], np.float64)  # n/a: a gap
+            colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+            self.plot.plot(x, y, pen=pg.mkPen(colour, width=2), symbol="osdt"[i % 4], symbolBrush=colour,
+                           connect="finite", name=str(name))
+        kbps = sorted({float(r["kbps"]) for r in exp.table if r.get("kbps")})
+        self.plot.getAxis("bottom").setTicks([[(float(np.log10(k)), f"{k:.3g}") for k in kbps]])
+        self.plot.enableAutoRange()
         self.plot.show()
 
     def play_in_turn(self) -> None:

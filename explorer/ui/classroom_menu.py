@@ -17,6 +17,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QScrollArea
 
 from explorer.core.audio import Clip, load_audio
+from explorer.core.errors import CodecError
 from explorer.core.resources import resource
 from explorer.services import experiments
 from explorer.services.compare import parse_spec
@@ -92,7 +93,11 @@ class ClassroomMenu(QObject):
                        failed: Callable[[str], None]) -> None:
         """Run experiment ``name`` on the open clip with the chosen codec, on the tools' worker."""
         clip, _ = self.current_clip()
-        names = usable_codecs() if name == "frame-rates" else [self._codec()]
+        try:
+            names = experiments.codecs_for(name, self._codec(), usable_codecs())
+        except CodecError as exc:
+            failed(str(exc))
+            return
         job = partial(experiments.run_named, name=name, codecs=names, device=self._device(), clip=clip)
         self.tools.submit(job, done, failed)
 
