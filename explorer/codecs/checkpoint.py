@@ -400,3 +400,15 @@ def load_model(codec: str, path: Path, build: Callable[[], M], device: torch.dev
     model = build()
     load_checked(model, state, codec, path)
     return model.to(device).eval(), weights_id(path)
+
+
+def load_with_config(codec: str, paths: Sequence[Path], config: Mapping[str, Any], kind: str, build: Callable[[], M],
+                     device: torch.device, others: bool = False) -> tuple[M, dict[str, str]]:
+    """The load sequence of a family whose weights come with a config.json (SNAC, SpeechTokenizer):
+    the config beside the weights, when there is one, must describe ``config`` (:func:`check_config`,
+    ``kind`` names it in messages, ``others`` allows training settings the model does not read), then
+    :func:`load_model` builds the model from ``config`` and loads the weights."""
+    config_path, weights_path = config_and_weights(paths)
+    if config_path is not None:
+        check_config(config_path, codec, config, kind, others=others)
+    return load_model(codec, weights_path, build, device)

@@ -16,7 +16,7 @@ import torch
 from snac import SNAC
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import check_config, config_and_weights, load_model
+from explorer.codecs.checkpoint import load_with_config
 from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
 # The hub config.json of each pretrained model, exactly: the model is built from it, its facts
@@ -83,10 +83,9 @@ class SnacCodec:
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        config_path, weights_path = config_and_weights(resolve(weights_spec(name), weights, progress))
-        if config_path is not None:
-            check_config(config_path, name, CONFIGS[name], "SNAC config.json")
-        self.model, self.weights_id = load_model(name, weights_path, lambda: SNAC(**CONFIGS[name]), device)
+        paths = resolve(weights_spec(name), weights, progress)
+        self.model, self.weights_id = load_with_config(name, paths, CONFIGS[name], "SNAC config.json",
+                                                       lambda: SNAC(**CONFIGS[name]), device)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         codes = self.model.encode(audio.to(self.device)[None])

@@ -22,7 +22,7 @@ import torch
 from speechtokenizer import SpeechTokenizer
 
 from explorer.codecs.base import CodecInfo, EncodedBlock
-from explorer.codecs.checkpoint import check_config, config_and_weights, load_model
+from explorer.codecs.checkpoint import load_with_config
 from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
 REPO = "fnlp/SpeechTokenizer"
@@ -76,10 +76,9 @@ class SpeechTokenizerCodec:
     def __init__(self, name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> None:
         self.info = info(name)
         self.device = device
-        config_path, weights_path = config_and_weights(resolve(weights_spec(name), weights, progress))
-        if config_path is not None:
-            check_config(config_path, name, ARCHITECTURE, "SpeechTokenizer config.json", others=True)
-        self.model, self.weights_id = load_model(name, weights_path, build, device)
+        paths = resolve(weights_spec(name), weights, progress)
+        self.model, self.weights_id = load_with_config(name, paths, ARCHITECTURE, "SpeechTokenizer config.json", build,
+                                                       device, others=True)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         codes = self.model.encode(audio.to(self.device)[None], n_q=n_codebooks)
