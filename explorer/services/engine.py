@@ -231,6 +231,13 @@ class Engine:
         """The edited quantized latent over latent frames ``[first, last)``, ``[D, frames]``."""
         return self._latent(enc, self._applied(enc, edits), first, enc.latent_frames if last is None else last)
 
+    def contributions(self, enc: Encoding, first: int = 0, last: int | None = None) -> torch.Tensor:
+        """Each codebook's unedited contribution over latent frames ``[first, last)``, ``[K, D, frames]``
+        on the CPU (from the cache when it holds them): what the stats and the energy view read."""
+        last = enc.latent_frames if last is None else last
+        c = enc.cache[:, :, first:last] if enc.cache is not None else self._contributions(enc.codes, first, last)
+        return c[:, :, : last - first].float().cpu()
+
     def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[IntArray] | None, list[FloatArray] | None]:
         """Codes with randomized rows swapped in (None: use the cache) and per-frame gains (None: all 1)."""
         times = [enc.frame_times(k) for k in range(enc.n_codebooks)]

@@ -1,0 +1,99 @@
+"""What each codebook adds to the latent: its energy over time, its share, and the RVQ curve.
+
+A residual quantizer's codebook k codes what codebooks 0..k-1 left. The engine's per-codebook
+contributions ``c_k(t)`` (:meth:`explorer.codecs.base.Codec.contributions`) sum to the quantized
+latent ``L(t) = sum_k c_k(t)``; from them, without a second model pass:
+
+* ``norm_k(t) = ||c_k(t)||``, one value per code of codebook k (the "energy" grid mode shows it in dB);
+* ``energy_share[k] = sum_t ||c_k(t)||^2 / sum_j sum_t ||c_j(t)||^2`` (the shares add up to 1; the
+  contributions are not orthogonal, so this is what each codebook adds, not what it explains);
+* ``residual_after[k] = sum_t ||L(t) - sum_{j<=k} c_j(t)||^2 / sum_t ||L(t)||^2``: the part of the
+  latent still missing after the first k+1 codebooks. A trained residual quantizer makes it fall with
+  k (each stage removes some of what is left); the last value is 0 by definition.
+
+The latent is walked in blocks of frames, so a long clip never holds every contribution at once.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from explorer.core.metrics import codebook_stats
+from explorer.core.types import FloatArray
+from explorer.services.engine import Encoding, Engine
+
+BLOCK_BYTES = 64 << 20
+"""About how much memory one block of contributions and their running sums may take."""
+
+
+@dataclass(frozen=True)
+class Energy:
+    """Per-codebook energy of an encoding's contributions (see the module's docstring)."""
+
+    norms: list[FloatArray]
+    """``||c_k||`` at each code of codebook k (SNAC's coarse codebooks: one value per code)."""
+    share: FloatArray
+    residual_after: FloatArray
+    latent_energy: float
+
+    def db(self, k: int, floor: float = -100.0) -> FloatArray:
+        """Codebook ``k``'s norms in dB (20 log10), with ``floor`` for a zero contribution (a muted code)."""
+        n = self.norms[k]
+        with np.errstate(divide="ignore"):
+            return np.maximum(20 * np.log10(np.maximum(n, 0.0)), floor).astype(np.float32)
+
+
+def block_frames(engine: Engine, enc: Encoding) -> int:
+    """Latent frames per block: a multiple of the coarsest code's frames, within :data:`BLOCK_BYTES`."""
+    unit = max(1, engine.info.pad_multiple // engine.info.hop_length)
+    probe = engine.contributions(enc, 0, min(enc.latent_frames, unit))
+    k, dim, _ = probe.shape
+    frames = max(unit, BLOCK_BYTES // max(1, 3 * k * dim * 8))
+    return max(unit, frames // unit * unit)
+
+
+def energy(engine: Engine, enc: Encoding) -> Energy:
+    """The :class:`Energy` of ``enc``'s contributions, computed block by block."""
+    info = engine.info
+    n = enc.n_codebooks
+    step = block_frames(engine, enc)
+    norms2: list[list[FloatArray]] = [[] for _ in range(n)]
+    added = np.zeros(n)
+    missing = np.zeros(n)
+    total = 0.0
+    for first in range(0, enc.latent_frames, step):
+        last = min(enc.latent_frames, first + step)
+        c = engine.contributions(enc, first, last).to(torch.float64)  # [K, D, t]
+        per_frame = (c * c).sum(dim=1)  # [K, t]
+        for k in range(n):
+            s = info.stride(k)
+            norms2[k].append(per_frame[k, ::s].numpy())
+        added += per_frame.sum(dim=1).numpy()
+        partial = torch.cumsum(c, dim=0)
+        latent = partial[-1]
+        total += float((latent * latent).sum())
+        missing += ((latent[None] - partial) ** 2).sum(dim=(1, 2)).numpy()
+    norms = [np.sqrt(np.concatenate(r))[: len(enc.codes[k])] for k, r in enumerate(norms2)]
+    share = added / added.sum() if added.sum() > 0 else np.full(n, math.nan)
+    residual = missing / total if total > 0 else np.full(n, math.nan)
+    return Energy(norms, share, residual, total)
+
+
+def per_codebook(engine: Engine, enc: Encoding) -> list[dict[str, Any]]:
+    """One row per codebook: entropy, utilization, bitrate, energy share and residual after it (the
+    ``stats`` command's rows; a value that cannot be computed, an all-silent latent's share, is None)."""
+    e = energy(engine, enc)
+    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
+
+    def value(x: float) -> float | None:
+        return None if not math.isfinite(x) else round(float(x), 6)
+
+    return [{"index": k, "role": engine.info.role(k), "entropy_bits": round(s.entropy_bits, 4),
+             "utilization": round(s.utilization, 4), "bitrate": round(s.bitrate, 2),
+             "energy_share": value(e.share[k]), "residual_after": value(e.residual_after[k])}
+            for k, s in enumerate(stats)]
