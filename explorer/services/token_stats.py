@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from explorer.core.metrics import codebook_stats
-from explorer.core.types import FloatArray
+from explorer.core.types import AnyArray, FloatArray
 from explorer.services.engine import Encoding, Engine
 
 BLOCK_BYTES = 64 << 20
@@ -35,17 +35,18 @@ BLOCK_BYTES = 64 << 20
 class Energy:
     """Per-codebook energy of an encoding's contributions (see the module's docstring)."""
 
-    norms: list[FloatArray]
+    norms: list[AnyArray]
     """``||c_k||`` at each code of codebook k (SNAC's coarse codebooks: one value per code)."""
-    share: FloatArray
-    residual_after: FloatArray
+    share: AnyArray
+    residual_after: AnyArray
     latent_energy: float
 
     def db(self, k: int, floor: float = -100.0) -> FloatArray:
         """Codebook ``k``'s norms in dB (20 log10), with ``floor`` for a zero contribution (a muted code)."""
         n = self.norms[k]
         with np.errstate(divide="ignore"):
-            return np.maximum(20 * np.log10(np.maximum(n, 0.0)), floor).astype(np.float32)
+            db: FloatArray = np.maximum(20 * np.log10(np.maximum(n, 0.0)), floor).astype(np.float32)
+        return db
 
 
 def block_frames(engine: Engine, enc: Encoding) -> int:
