@@ -45,3 +45,63 @@ def test_the_rvq_curve_falls_for_residual_quantizers(loaded, speech, name):
     curve = [r["residual_after"] for r in rows]
     assert all(b <= a + 1e-9 for a, b in zip(curve, curve[1:])), curve
     assert set(rows[0]) == {"index", "role", "entropy_bits", "utilization", "bitrate", "energy_share", "residual_after"}
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_codeword_vectors_are_what_each_code_adds(loaded, speech, name):
+    """The vectors equal the contributions of the codes in an encoding, for every codebook."""
+    engine = loaded(name)
+    enc = engine.encode(speech)
+    c = engine.contributions(enc).numpy()
+    for k in range(enc.n_codebooks):
+        v = engine.codeword_vectors(k)
+        assert v.shape == (engine.info.codebook_size, c.shape[1])
+        s = engine.info.stride(k)
+        for i in (0, len(enc.codes[k]) // 2, len(enc.codes[k]) - 1):
+            assert v[enc.codes[k][i]] == pytest.approx(c[k, :, i * s], rel=1e-4, abs=1e-5)
+
+
+def _nearest_and_farthest(v, i):
+    d = np.linalg.norm(v - v[i], axis=1)
+    d[i] = np.inf
+    near = int(np.argmin(d))
+    d[i] = -np.inf
+    return near, int(np.argmax(d))
+
+
+@pytest.mark.parametrize("name", FAMILIES)
+def test_near_identical_codewords_get_near_identical_colours(loaded, name):
+    """Per family: a codeword and a near-identical copy of it (one part in a thousand of the codebook's
+    spread) get colours the eye cannot tell apart, closer than the codeword farthest from it."""
+    from explorer.core.palettes import delta_e, rgba_to_lab, similarity_palette
+
+    engine = loaded(name)
+    v = engine.codeword_vectors(0).astype(np.float64)
+    rng = np.random.default_rng(0)
+    picks = rng.choice(len(v), size=12, replace=False)
+    copies = v[picks] + rng.normal(size=(len(picks), v.shape[1])) * 1e-3 * v.std(axis=0)
+    lab = rgba_to_lab(similarity_palette(np.concatenate([v, copies])))
+    for j, i in enumerate(picks):
+        _, far = _nearest_and_farthest(v, i)
+        twin = delta_e(lab[i], lab[len(v) + j])
+        assert twin < 2.0 and twin < delta_e(lab[i], lab[far])
+
+
+def test_similar_codewords_get_similar_colours_on_trained_codebooks(loaded):
+    """rvq-lab's codebooks are trained (random-weight codebooks are isotropic noise, where three
+    components of many carry little): a code's nearest codeword is closer in colour than its farthest,
+    and lightness follows the first principal component."""
+    from explorer.core.palettes import delta_e, principal_scores, rgba_to_lab, similarity_palette
+
+    engine = loaded("rvq-lab")
+    for k in (0, 1, engine.info.max_codebooks - 1):
+        v = engine.codeword_vectors(k).astype(np.float64)
+        picks = np.random.default_rng(k).choice(len(v), size=40, replace=False)
+        lab = rgba_to_lab(similarity_palette(v))
+        closer = 0
+        for i in picks:
+            near, far = _nearest_and_farthest(v, i)
+            closer += delta_e(lab[i], lab[near]) < delta_e(lab[i], lab[far])
+        assert closer >= 36, f"codebook {k}: {closer}/40 codes had their nearest codeword's colour closer than the farthest's"
+        rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
+        assert abs(np.corrcoef(rank(principal_scores(v)[:, 0]), rank(lab[:, 0]))[0, 1]) > 0.9

@@ -150,6 +150,7 @@ class Engine:
         self.budget = contribution_budget
         self.chunk_scale = 1.0
         """Shrinks by 4 each time the device runs out of memory (see :meth:`decode_native`)."""
+        self._codewords: list[FloatArray] | None = None
         self.notices: list[str] = []
         """What the engine did differently to succeed (e.g. smaller blocks after running out of memory)."""
 
@@ -237,6 +238,30 @@ class Engine:
         last = enc.latent_frames if last is None else last
         c = enc.cache[:, :, first:last] if enc.cache is not None else self._contributions(enc.codes, first, last)
         return c[:, :, : last - first].float().cpu()
+
+    def codeword_vectors(self, k: int) -> FloatArray:
+        """What each code of codebook ``k`` adds to the latent, ``[codebook_size, D]``, as the decoder sees
+        it: through the codec's own :meth:`~explorer.codecs.base.Codec.contributions` (its output
+        projection included), so it holds for every family without a second definition. Computed once
+        per engine (one loaded model), for all codebooks at once, in blocks of code ids."""
+        if self._codewords is None:
+            self._codewords = self._all_codeword_vectors()
+        return self._codewords[k]
+
+    def _all_codeword_vectors(self, block: int = 256) -> list[FloatArray]:
+        info = self.info
+        size, n = info.codebook_size, info.max_codebooks
+        strides = [info.stride(k) for k in range(n)]
+        span = math.lcm(*strides)  # latent frames each code id takes, in every codebook at once
+        parts: list[list[FloatArray]] = [[] for _ in range(n)]
+        for first in range(0, size, block):
+            ids = np.arange(first, min(size, first + block))
+            rows = [torch.from_numpy(np.repeat(ids, span // s)) for s in strides]
+            with torch.inference_mode():
+                c = self.codec.contributions(rows).float().cpu()  # [K, D, len(ids) * span]
+            for k in range(n):
+                parts[k].append(c[k, :, ::span].T.numpy().copy())
+        return [np.concatenate(p) for p in parts]
 
     def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[IntArray] | None, list[FloatArray] | None]:
         """Codes with randomized rows swapped in (None: use the cache) and per-frame gains (None: all 1)."""
