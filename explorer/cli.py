@@ -2,7 +2,8 @@
 
 No subcommand opens the window on the bundled clip; ``open`` opens it on a file. Subcommands
 ``codecs``, ``encode``, ``decode`` and ``roundtrip`` work without a display. A user mistake prints one line on stderr and exits with status 2;
-long work shows a progress bar on a terminal.
+long work shows a progress bar on a terminal. ``check-weights`` exits with status 1 when a check fails or
+missing weights cannot be downloaded.
 """
 
 from __future__ import annotations
@@ -177,6 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("install-desktop", help="add Codec Explorer to the desktop's menu and file managers' 'Open with'")
     p.add_argument("--uninstall", action="store_true", help="remove the menu entry and icon again")
+
+    from explorer.services.weight_check import CHECKED_CODECS
+
+    p = sub.add_parser("check-weights", help="fetch the pretrained weights (or use the cached ones) and check they behave as published",
+                       description="Before a class, on a computer with internet: each checked codec's weights are taken from "
+                                   "its cache or downloaded, then measured on the bundled speech against published figures. "
+                                   "Exit status 0: all passed; 1: a check failed, or missing weights could not be downloaded.")
+    p.add_argument("-c", "--codec", action="append", default=None, choices=CHECKED_CODECS, metavar="NAME",
+                   help=f"check only this codec (repeat for more): {', '.join(CHECKED_CODECS)} (default: all)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
 
     p = sub.add_parser("diagnostics", help="print versions, the device, audio devices and weight caches (for bug reports)")
     p.add_argument("--device", default="auto", help="the device to report on (default auto)")
@@ -523,6 +535,21 @@ def cmd_install_desktop(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_weights(args: argparse.Namespace) -> int:
+    from explorer.services.weight_check import check_weights
+
+    bar = _Bar()
+    report = check_weights(args.codec, args.device, progress=bar.download, step=bar.step)
+    bar.close()
+    if args.json:
+        print(json.dumps(finite(report.to_dict()), indent=2, allow_nan=False))
+    elif report.blocked:
+        print(f"codec-explorer: {one_line(report.blocked)}", file=sys.stderr)
+    else:
+        print("\n".join(one_line(line) for line in report.lines()))
+    return report.exit_code
+
+
 def cmd_diagnostics(args: argparse.Namespace) -> int:
     from explorer.services.diagnostics import report
 
@@ -546,6 +573,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "compare": cmd_compare,
     "experiment": cmd_experiment,
     "install-desktop": cmd_install_desktop,
+    "check-weights": cmd_check_weights,
     "diagnostics": cmd_diagnostics,
 }
 

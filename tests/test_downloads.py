@@ -124,16 +124,22 @@ def server():
     s.close()
 
 
-def child(script: str, home: Path, endpoint: str, **env: str) -> dict:
-    """Run ``script`` in a fresh Python whose hub and home are ``home`` and whose hub server is ``endpoint``.
-
-    The script prints one JSON object as its last line; that object is returned.
-    """
+def child_env(home: Path, endpoint: str, **env: str) -> dict[str, str]:
+    """The environment of a fresh Python whose hub and home are ``home``, whose hub server is ``endpoint``, and
+    which may download (this session's switches to offline are left out)."""
     full = {k: v for k, v in os.environ.items() if k not in ("CODEC_EXPLORER_OFFLINE", "HF_HUB_OFFLINE", "HF_HUB_CACHE")}
     full.update(HOME=str(home), HF_HOME=str(home / "hf"), TORCH_HOME=str(home / "torch"), HF_ENDPOINT=endpoint,
                 HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=str(ROOT), **env)
+    return full
+
+
+def child(script: str, home: Path, endpoint: str, **env: str) -> dict:
+    """Run ``script`` in a fresh Python set up by :func:`child_env`.
+
+    The script prints one JSON object as its last line; that object is returned.
+    """
     p = subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True, text=True,
-                       env=full, cwd=ROOT, timeout=120)
+                       env=child_env(home, endpoint, **env), cwd=ROOT, timeout=120)
     assert p.returncode == 0, p.stderr[-3000:]
     return json.loads(p.stdout.strip().splitlines()[-1])
 

@@ -243,17 +243,28 @@ def markdown_table(rows: list[WhereRow]) -> str:
 
 def is_offline(url: str) -> bool:
     """True when downloads are switched off or the URL's host cannot be reached quickly."""
+    return bool(offline_reason(url))
+
+
+def offline_reason(url: str) -> str:
+    """Why nothing can be downloaded from ``url`` now, in a few words, or "" when its host answers.
+
+    Downloads are off when ``CODEC_EXPLORER_OFFLINE=1`` or ``HF_HUB_OFFLINE=1``; otherwise the host is
+    asked for a connection, which must come within :data:`PROBE_TIMEOUT_S`.
+    """
     from huggingface_hub import constants
 
-    if os.environ.get("CODEC_EXPLORER_OFFLINE") == "1" or constants.HF_HUB_OFFLINE:
-        return True
+    if os.environ.get("CODEC_EXPLORER_OFFLINE") == "1":
+        return "downloads are switched off (CODEC_EXPLORER_OFFLINE=1)"
+    if constants.HF_HUB_OFFLINE:
+        return "downloads are switched off (HF_HUB_OFFLINE=1)"
     parts = urllib.parse.urlsplit(url)
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
         socket.create_connection((parts.hostname or "", port), timeout=PROBE_TIMEOUT_S).close()
-    except (OSError, ValueError):
-        return True
-    return False
+    except (OSError, ValueError) as exc:
+        return f"{parts.hostname or url} cannot be reached ({type(exc).__name__})"
+    return ""
 
 
 def placement_hint(spec: WeightsSpec) -> str:
