@@ -138,6 +138,14 @@ def _add_file_commands(sub: Any) -> None:
     _add_speech_flag(p)
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
 
+    p = sub.add_parser("stats", help="per codebook: entropy, utilization, bitrate, energy share and the RVQ residual curve",
+                       description="residual_after of codebook k: the share of the latent's energy still missing after "
+                                   "codebooks 0..k (sum_t |L - sum_{j<=k} c_j|^2 / sum_t |L|^2, L the sum of all contributions)")
+    p.add_argument("input")
+    _add_codec_flags(p)
+    p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
+    p.add_argument("--json", action="store_true", help="print the table as JSON")
+
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="codec-explorer", description="See and hear what neural audio codecs do with your audio.")
@@ -405,6 +413,33 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    from explorer.core.audio import load_audio
+    from explorer.core.metrics import fmt
+    from explorer.services.token_stats import per_codebook
+
+    bar = _Bar()
+    clip = load_audio(args.input)
+    engine = _engine(args.codec, args, bar)
+    enc = engine.encode(clip, args.codebooks, bar)
+    bar.close()
+    rows = per_codebook(engine, enc)
+    result = {"codec": engine.info.name, "codebooks": enc.n_codebooks, "seconds": round(clip.duration, 3),
+              "bitrate_bps": round(enc.bitrate, 1), "per_codebook": rows}
+    _say_notes(enc.notes)
+    if args.json:
+        print(json.dumps(finite(result), indent=2, allow_nan=False))
+        return 0
+    print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, {clip.duration:.2f} s")
+    print(f"{'k':>3} {'entropy (bits)':>14} {'used':>6} {'bitrate':>9} {'energy share':>12} {'residual after':>14}  role")
+    for r in rows:
+        print(f"{r['index']:>3} {r['entropy_bits']:>14.2f} {100 * r['utilization']:>5.1f}% {r['bitrate']:>9.1f} "
+              f"{fmt(r['energy_share'], '12.4f')} {fmt(r['residual_after'], '14.4f')}  {r['role']}")
+    if any(r["energy_share"] is None for r in rows):
+        print("  n/a: the latent is all zeros (a silent clip), so no codebook carries a share of it")
+    return 0
+
+
 def finite(value: Any) -> Any:
     """``value`` with every non-finite float replaced by None (strict JSON has no NaN or Infinity)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -570,6 +605,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "encode": cmd_encode,
     "decode": cmd_decode,
     "roundtrip": cmd_roundtrip,
+    "stats": cmd_stats,
     "compare": cmd_compare,
     "experiment": cmd_experiment,
     "install-desktop": cmd_install_desktop,

@@ -105,3 +105,27 @@ def test_similar_codewords_get_similar_colours_on_trained_codebooks(loaded):
         assert closer >= 36, f"codebook {k}: {closer}/40 codes had their nearest codeword's colour closer than the farthest's"
         rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
         assert abs(np.corrcoef(rank(principal_scores(v)[:, 0]), rank(lab[:, 0]))[0, 1]) > 0.9
+
+
+def test_stats_command_prints_the_rvq_curve(tmp_path, speech, loaded):
+    import json
+    import subprocess
+    import sys
+
+    from explorer.core.audio import save_audio
+    from explorer.services.token_stats import per_codebook
+
+    wav = tmp_path / "s.wav"
+    save_audio(wav, speech)
+    p = subprocess.run([sys.executable, "-m", "explorer", "stats", str(wav), "-c", "rvq-lab", "-n", "8", "--json"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    engine = loaded("rvq-lab")
+    from explorer.core.audio import load_audio
+
+    expected = per_codebook(engine, engine.encode(load_audio(wav), 8))
+    assert out["codec"] == "rvq-lab" and out["per_codebook"] == expected and len(expected) == 8
+    p = subprocess.run([sys.executable, "-m", "explorer", "stats", str(wav), "-c", "rvq-lab", "-n", "8"],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0 and "residual after" in p.stdout and "nan" not in p.stdout.lower()
