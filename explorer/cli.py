@@ -322,6 +322,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_decode(args: argparse.Namespace) -> int:
     from explorer.core.audio import save_audio
     from explorer.core.edits import Edits
+    from explorer.core.provenance import write_sidecar
     from explorer.core.tokens import load_tokens
 
     _check_audio_output(args)
@@ -337,6 +338,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     bar.close()
     _say_notes(save_audio(args.output, out, _subtype(args), _inputs(args)))
+    write_sidecar(args.output, enc.provenance(edits), _inputs(args))
     print(f"{args.output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
@@ -345,6 +347,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
     from explorer.core.metrics import codebook_stats, fmt, reconstruction_quality
     from explorer.core.perceptual import slow_quality
+    from explorer.core.provenance import write_sidecar
 
     _check_audio_output(args)
     bar = _Bar()
@@ -357,7 +360,11 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     t2 = time.perf_counter()
     bar.close()
-    saved = save_audio(args.output, out, _subtype(args), _inputs(args)) if args.output else ()
+    record = enc.provenance(edits)
+    saved: tuple[str, ...] = ()
+    if args.output:
+        saved = save_audio(args.output, out, _subtype(args), _inputs(args))
+        write_sidecar(args.output, record, _inputs(args))
     q = reconstruction_quality(clip, out)
     slow = slow_quality(clip, out, _speech(args), q.delay_samples)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
@@ -375,6 +382,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "pesq_visqol_seconds": round(slow.seconds, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
         "notes": list(clip.notes) + q.note_lines() + slow.note_lines() + list(saved),
+        "provenance": record,
     }
     _say_notes(tuple(n for n in result["converted"] if n not in clip.notes))
     if args.json:
