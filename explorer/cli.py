@@ -456,9 +456,11 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.services.compare import compare, parse_spec, write_csv
+    from explorer.services.compare import compare, comparison_provenance, parse_spec, write_csv
     from explorer.core.metrics import fmt
     from explorer.core.output import prepare_folder, write_bytes, write_text
+    from explorer.core.edits import Edits
+    from explorer.core.provenance import write_sidecar
     from explorer.services.report import comparison_png, html_report
 
     out = prepare_folder(args.output)
@@ -470,9 +472,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"), _speech(args))
     bar.close()
     rows = [r.row for r in results]
-    write_csv(rows, out / "comparison.csv", [args.input])
+    record = comparison_provenance(results)
+    write_csv(rows, out / "comparison.csv", [args.input], record)
     write_bytes(out / "comparison.png", comparison_png(clip, results), [args.input])
-    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results), [args.input])
+    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results, record), [args.input])
     names: set[str] = set()
     for r in results:
         stem = base = r.row.codec.replace("@", "-")
@@ -480,6 +483,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             stem = f"{base}-{len([n for n in names if n.startswith(base)]) + 1}"
         names.add(stem)
         save_audio(out / f"{stem}.wav", r.reconstruction, _subtype(args), [args.input])
+        write_sidecar(out / f"{stem}.wav", r.encoding.provenance(Edits()), [args.input])
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'PESQ':>5} {'PESQnb':>6} "
           f"{'ViSQOL':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
@@ -489,7 +493,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for r in results:
         for line in r.note_lines():
             print(f"  {r.row.codec}: {line}")
-    print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec")
+    print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec, each table and WAV "
+          "with its .provenance.json")
     return 0
 
 
