@@ -24,6 +24,7 @@ from explorer.services.session import Engines
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, fmt, reconstruction_quality, rounded
 from explorer.core.perceptual import slow_quality
+from explorer.core.provenance import CodecRun, provenance, provenance_text, sidecar_path, write_sidecar
 
 
 @dataclass
@@ -31,6 +32,8 @@ class Step:
     label: str
     narration: str
     audio: Clip | None = None
+    edits: Edits | None = None
+    """The edits ``audio`` was decoded under."""
 
 
 @dataclass
@@ -41,6 +44,12 @@ class Experiment:
     steps: list[Step] = field(default_factory=list)
     table: list[dict[str, Any]] = field(default_factory=list)
     conclusion: str = ""
+    codecs: list[CodecRun] = field(default_factory=list)
+    """The codecs that ran it (:meth:`Engine.describe`), for its provenance."""
+
+    def provenance(self, steps: list[Step] | None = None) -> dict[str, Any]:
+        """The provenance record of ``steps`` (default: all of them): the codecs and the steps' edits."""
+        return provenance(self.codecs, [s.edits for s in (self.steps if steps is None else steps) if s.edits is not None])
 
 
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = False) -> tuple[Clip, dict[str, float | None]]:
@@ -70,12 +79,13 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
     counts = sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
     exp = Experiment("ladder", f"Bitrate ladder: {engine.info.name}",
                      "A residual quantizer refines in stages: each codebook codes what the ones before it missed. "
-                     "Keep only the first N and listen to the quality climb with the bitrate.")
+                     "Keep only the first N and listen to the quality climb with the bitrate.", codecs=[engine.describe()])
     for k in counts:
-        out, m = _measured(engine, clip, enc, Edits(keep=k), pesq=True)
+        edits = Edits(keep=k)
+        out, m = _measured(engine, clip, enc, edits, pesq=True)
         exp.table.append({"codebooks": k, **m})
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
-                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out))
+                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out, edits))
     exp.conclusion = _ladder_conclusion(exp.table)
     return exp
 
@@ -115,19 +125,20 @@ def semantic_vs_acoustic(engine: Engine, clip: Clip) -> Experiment:
     first = min(info.semantic_codebooks) if semantic else 0
     exp = Experiment("semantic", f"Semantic vs acoustic: {info.name}",
                      "Replace one codebook's tokens with random ones and listen: if the words dissolve but the voice "
-                     "remains, that codebook carried the content.")
+                     "remains, that codebook carried the content.", codecs=[engine.describe()])
     if not semantic:
         exp.intro += (f" {info.name} marks no codebook as semantic (Mimi and SpeechTokenizer distil one from a speech model), so here "
                       "codebook 0 is simply the coarsest acoustic stage: expect it to hurt everything, not just the words.")
     out, m = _measured(engine, clip, enc, Edits())
     exp.table.append({"randomized": "none", **m})
-    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out, Edits()))
     for k, what in ((first, "semantic" if semantic else "coarsest acoustic"), (last, "last acoustic")):
-        out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})))
+        edits = Edits(randomize=frozenset({k}))
+        out, m = _measured(engine, clip, enc, edits)
         role = f", {info.role(k)}" if info.roles else ""
         exp.table.append({"randomized": f"codebook {k} ({what})", **m})
         exp.steps.append(Step(f"random {k}", f"Codebook {k} ({what}{role}) randomized: STOI {m['stoi']:.2f}, "
-                                             f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+                                             f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out, edits))
     exp.conclusion = _semantic_conclusion(exp.table, info.name, semantic, first, last)
     return exp
 
@@ -160,7 +171,7 @@ def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:
                      "A language model over audio tokens predicts one token at a time. The codec's frame rate and "
                      "codebook count set how long 10 seconds of audio is as a sequence, and with the bits per code "
                      "(log2 of the codebook size) its bitrate: codebooks x frame rate x bits. A bitrate quoted without "
-                     "its codebook count is ambiguous.")
+                     "its codebook count is ambiguous.", codecs=[engine.describe() for engine in engines])
     for engine in engines:
         enc = engine.encode(clip)
         info = engine.info
@@ -205,7 +216,8 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
         raise CodecError(f"keep must be between 1 and {ea.n_codebooks - 1} codebooks for {info.name}; got {keep}.")
     exp = Experiment("transplant", f"Codebook transplant: {info.name}",
                      f"Both clips are encoded with {info.name}. The mix takes the first {keep} codebook(s) from A and the "
-                     "rest from B. If the early codebooks carry content and the late ones timbre, you hear A's words in B's voice.")
+                     "rest from B. If the early codebooks carry content and the late ones timbre, you hear A's words in B's voice.",
+                     codecs=[engine.describe()])
     meta = ea.meta()
     for label, first, rest in (("A", ea, ea), ("B", eb, eb), (f"A[:{keep}] + B[{keep}:]", ea, eb), (f"B[:{keep}] + A[{keep}:]", eb, ea)):
         codes = [first.codes[k] if k < keep else rest.codes[k] for k in range(ea.n_codebooks)]
@@ -214,7 +226,7 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
         qa, qb = _measurable(reconstruction_quality(a, out)), _measurable(reconstruction_quality(b, out))
         exp.table.append({"tokens": label, "si_sdr_vs_a_db": rounded(qa.si_sdr, 2), "si_sdr_vs_b_db": rounded(qb.si_sdr, 2),
                           "stoi_vs_a": rounded(qa.stoi, 4), "stoi_vs_b": rounded(qb.stoi, 4)})
-        exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out))
+        exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out, Edits()))
     mix = exp.table[2]
     exp.conclusion = (f"The mix is closer to {'A' if mix['stoi_vs_a'] > mix['stoi_vs_b'] else 'B'} in intelligibility "
                       f"(STOI {mix['stoi_vs_a']:.2f} vs A, {mix['stoi_vs_b']:.2f} vs B).")
@@ -265,20 +277,25 @@ def narration(exp: Experiment) -> str:
 
 
 def write_experiment(exp: Experiment, folder: Path, inputs: Iterable[str | os.PathLike[str] | None] = ()) -> list[Path]:
-    """Write the narration (``narration.txt``), the table (``table.csv``) and each step's sound; returns the files."""
+    """Write the narration (``narration.txt``, ending with the provenance), the table (``table.csv``) and each
+    step's sound, the table and each sound with its provenance sidecar; returns the files."""
     from explorer.core.audio import save_audio
     from explorer.core.output import prepare_folder, write_table, write_text
 
     inputs = list(inputs)
     prepare_folder(folder)
+    record = exp.provenance()
     written = [folder / "narration.txt"]
-    write_text(written[0], narration(exp), inputs)
+    write_text(written[0], narration(exp) + "\n" + provenance_text(record), inputs)
     for i, step in enumerate(exp.steps, 1):
         if step.audio is not None:
             path = folder / f"{i:02d}-{''.join(ch if ch.isalnum() else '-' for ch in step.label).strip('-')}.wav"
             save_audio(path, step.audio, inputs=inputs)
-            written.append(path)
+            write_sidecar(path, exp.provenance([step]), inputs)
+            written += [path, sidecar_path(path)]
     if exp.table:
-        write_table(folder / "table.csv", exp.table, inputs=inputs)
-        written.append(folder / "table.csv")
+        table = folder / "table.csv"
+        write_table(table, exp.table, inputs=inputs)
+        write_sidecar(table, record, inputs)
+        written += [table, sidecar_path(table)]
     return written
