@@ -342,6 +342,7 @@ def cmd_encode(args: argparse.Namespace) -> int:
 def cmd_decode(args: argparse.Namespace) -> int:
     from explorer.core.audio import save_audio
     from explorer.core.edits import Edits
+    from explorer.core.provenance import write_sidecar
     from explorer.core.tokens import load_tokens
 
     _check_audio_output(args)
@@ -357,6 +358,7 @@ def cmd_decode(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     bar.close()
     _say_notes(save_audio(args.output, out, _subtype(args), _inputs(args)))
+    write_sidecar(args.output, enc.provenance(edits), _inputs(args))
     print(f"{args.output}: {out.duration:.2f} s at {out.sample_rate} Hz")
     return 0
 
@@ -365,6 +367,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
     from explorer.core.metrics import codebook_stats, fmt, reconstruction_quality
     from explorer.core.perceptual import slow_quality
+    from explorer.core.provenance import write_sidecar
 
     _check_audio_output(args)
     bar = _Bar()
@@ -377,7 +380,11 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     out = engine.decode(enc, edits, bar)
     t2 = time.perf_counter()
     bar.close()
-    saved = save_audio(args.output, out, _subtype(args), _inputs(args)) if args.output else ()
+    record = enc.provenance(edits)
+    saved: tuple[str, ...] = ()
+    if args.output:
+        saved = save_audio(args.output, out, _subtype(args), _inputs(args))
+        write_sidecar(args.output, record, _inputs(args))
     q = reconstruction_quality(clip, out)
     slow = slow_quality(clip, out, _speech(args), q.delay_samples)
     stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
@@ -395,6 +402,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "pesq_visqol_seconds": round(slow.seconds, 3),
         "per_codebook": [dict(index=k, role=engine.info.role(k), **s.to_dict()) for k, s in enumerate(stats)],
         "notes": list(clip.notes) + q.note_lines() + slow.note_lines() + list(saved),
+        "provenance": record,
     }
     _say_notes(tuple(n for n in result["converted"] if n not in clip.notes))
     if args.json:
@@ -495,9 +503,11 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.services.compare import compare, parse_spec, write_csv
+    from explorer.services.compare import compare, comparison_provenance, parse_spec, write_csv
     from explorer.core.metrics import fmt
     from explorer.core.output import prepare_folder, write_bytes, write_text
+    from explorer.core.edits import Edits
+    from explorer.core.provenance import write_sidecar
     from explorer.services.report import comparison_png, html_report
 
     out = prepare_folder(args.output)
@@ -509,9 +519,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"), _speech(args))
     bar.close()
     rows = [r.row for r in results]
-    write_csv(rows, out / "comparison.csv", [args.input])
+    record = comparison_provenance(results)
+    write_csv(rows, out / "comparison.csv", [args.input], record)
     write_bytes(out / "comparison.png", comparison_png(clip, results), [args.input])
-    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results), [args.input])
+    write_text(out / "report.html", html_report(f"Codec comparison: {Path(args.input).name}", clip, results, record), [args.input])
     names: set[str] = set()
     for r in results:
         stem = base = r.row.codec.replace("@", "-")
@@ -519,6 +530,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             stem = f"{base}-{len([n for n in names if n.startswith(base)]) + 1}"
         names.add(stem)
         save_audio(out / f"{stem}.wav", r.reconstruction, _subtype(args), [args.input])
+        write_sidecar(out / f"{stem}.wav", r.encoding.provenance(Edits()), [args.input])
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'PESQ':>5} {'PESQnb':>6} "
           f"{'ViSQOL':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
@@ -528,7 +540,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for r in results:
         for line in r.note_lines():
             print(f"  {r.row.codec}: {line}")
-    print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec")
+    print(f"wrote {out}/comparison.csv, comparison.png, report.html and one WAV per codec, each table and WAV "
+          "with its .provenance.json")
     return 0
 
 

@@ -136,7 +136,9 @@ def test_cli_compare_and_experiment(tmp_path, speech):
     p = subprocess.run([sys.executable, "-m", "explorer", "compare", str(wav), "-c", "rvq-lab", "-c", "rvq-lab@8", "-o", str(tmp_path / "cmp")],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    assert {f.name for f in (tmp_path / "cmp").iterdir()} == {"comparison.csv", "comparison.png", "report.html", "rvq-lab.wav", "rvq-lab-8.wav"}
+    tables = {"comparison.csv", "rvq-lab.wav", "rvq-lab-8.wav"}  # each with its provenance sidecar
+    assert {f.name for f in (tmp_path / "cmp").iterdir()} == {"comparison.png", "report.html", *tables,
+                                                                 *(f"{name}.provenance.json" for name in tables)}
     assert (tmp_path / "cmp" / "comparison.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     p = subprocess.run([sys.executable, "-m", "explorer", "experiment", "ladder", str(wav), "-o", str(tmp_path / "ladder")],
                        capture_output=True, text=True, timeout=300)

@@ -2,7 +2,9 @@
 
 ``input.wav`` and ``reconstruction.wav`` grow block by block and are flushed (data and WAV header)
 every :data:`FLUSH_SECONDS`; ``tokens.npz`` is rewritten atomically at the same pace. Closing writes
-the final tokens. Runs on the live worker thread, never in an audio callback.
+the final tokens. Each WAV has its provenance sidecar (:func:`explorer.core.provenance.write_sidecar`),
+written when the take opens and again when it closes (with every edit the take ran under). Runs on
+the live worker thread, never in an audio callback.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ import soundfile as sf
 
 from explorer.core.errors import AudioError
 from explorer.core.output import OutputError, prepare_folder
+from explorer.core.provenance import write_sidecar
 from explorer.core.types import FloatArray
 
 FLUSH_SECONDS = 1.0
-TAKE_FILES = ("input.wav", "reconstruction.wav", "tokens.npz")
+AUDIO_FILES = ("input.wav", "reconstruction.wav")
+TAKE_FILES = (*AUDIO_FILES, "tokens.npz")
 
 
 class TakeWriter:
     def __init__(self, folder: Path, input_rate: int, output_rate: int, channels: int,
-                 write_tokens: Callable[[Path], None]) -> None:
+                 write_tokens: Callable[[Path], None], provenance: Callable[[], dict[str, Any]] | None = None) -> None:
         self.folder = folder
         self.write_tokens = write_tokens
+        self.provenance = provenance
         try:
             prepare_folder(folder)
         except OutputError as exc:
@@ -35,6 +40,7 @@ class TakeWriter:
         if taken:
             raise AudioError(f"'{folder}' already holds a take ({', '.join(taken)}); record into a new folder, "
                              "so the earlier take is not overwritten.")
+        self.write_provenance()
         try:
             self.input: Any = sf.SoundFile(str(folder / "input.wav"), "w", input_rate, 1, subtype="FLOAT")
             self.output: Any = sf.SoundFile(str(folder / "reconstruction.wav"), "w", output_rate, channels, subtype="FLOAT")
@@ -42,6 +48,17 @@ class TakeWriter:
             raise AudioError(f"Cannot record the take to '{folder}': {exc}") from exc
         self._last_flush = time.perf_counter()
         self.input_frames = 0
+
+    def write_provenance(self) -> None:
+        """The provenance sidecar of each WAV of the take (none without a ``provenance`` callable)."""
+        if self.provenance is None:
+            return
+        record = self.provenance()
+        try:
+            for name in AUDIO_FILES:
+                write_sidecar(self.folder / name, record)
+        except OutputError as exc:
+            raise AudioError(f"Cannot record the take's provenance to '{self.folder}': {exc}") from exc
 
     def add(self, captured: FloatArray | None, decoded: list[FloatArray]) -> None:
         """Append captured input ``[1, n]`` and decoded blocks ``[channels, n]``; flush once a second."""
@@ -62,6 +79,7 @@ class TakeWriter:
     def close(self) -> None:
         try:
             self.flush()
+            self.write_provenance()
         finally:
             self.input.close()
             self.output.close()

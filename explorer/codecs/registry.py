@@ -53,6 +53,9 @@ _ENTRIES = [
 ]
 REGISTRY: dict[str, Entry] = {e.name: e for e in _ENTRIES}
 CODEC_NAMES = tuple(REGISTRY)
+PACKAGES = {"encodec": "encodec", "dac": "descript-audio-codec", "snac": "snac", "mimi": "moshi",
+            "speechtokenizer": "speechtokenizer"}
+"""The distribution whose model code each codec family runs (rvq-lab is built in): provenance names its version."""
 
 
 def entry(name: str) -> Entry:

@@ -2,7 +2,8 @@
 
 Layout: ``codebook_0`` ... ``codebook_{K-1}`` (int64) and ``meta`` (a 0-d unicode array holding
 JSON: codec, the weights' identity, sample rates, frame rates, sample counts, the blocks' side
-information, edits). Reading is defensive, since a token file may come from anywhere:
+information, edits, and the provenance record of :mod:`explorer.core.provenance`, which files
+written before it existed lack and still load). Reading is defensive, since a token file may come from anywhere:
 
 1. the zip directory is read first: only the expected entries, each with a declared size under
    :data:`TOKEN_BUDGET` bytes (an 11 MB deflated file of 1.5e9 zeros is refused unread);
@@ -71,6 +72,8 @@ class TokenMeta(BaseModel):
     blocks: Annotated[list[BlockMeta], Field(min_length=1, max_length=1_000_000)]
     edits: EditsSchema = EditsSchema()
     live_skipped_seconds: Seconds | None = None
+    provenance: dict[str, Any] | None = None
+    """What made the file (:func:`explorer.core.provenance.provenance`); None in files from before it."""
 
     @field_validator("num_samples", "codec_samples")
     @classmethod

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 from explorer.codecs.base import CodecInfo
 from explorer.core.output import write_table
 from explorer.core.audio import Clip
+from explorer.core.edits import Edits
+from explorer.core.provenance import provenance, write_sidecar
 from explorer.services.engine import Encoding, Engine
 from explorer.services.session import Engines
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
@@ -140,6 +142,16 @@ def compare_named(engines: Engines, specs: list[tuple[str, int | None]], device:
     return compare([(engines.named(name, device), n) for name, n in specs], clip)
 
 
-def write_csv(rows: list[CompareRow], path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = ()) -> None:
-    """One row per codec, with a header (a metric that does not apply is an empty cell), by the output policy."""
+def comparison_provenance(results: list[Compared]) -> dict[str, Any]:
+    """The comparison's provenance record: every codec compared, each decoded without edits."""
+    return provenance([r.encoding.source for r in results if r.encoding.source is not None], [Edits()])
+
+
+def write_csv(rows: list[CompareRow], path: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None] = (),
+              record: Mapping[str, Any] | None = None) -> None:
+    """One row per codec, with a header (a metric that does not apply is an empty cell), by the output policy;
+    with ``record`` (:func:`comparison_provenance`), its provenance sidecar beside it."""
+    inputs = list(inputs)
     write_table(path, [asdict(r) for r in rows], list(CompareRow.__dataclass_fields__), inputs)
+    if record is not None:
+        write_sidecar(path, record, inputs)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import platform
 import sys
-from importlib import metadata
 
 import explorer
+from explorer.core.provenance import package_version
 
 PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descript-audio-codec",
             "descript-audiotools", "speechtokenizer", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile",
@@ -14,13 +14,7 @@ PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descrip
 
 
 def package_versions() -> dict[str, str]:
-    out = {}
-    for name in PACKAGES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = "not installed"
-    return out
+    return {name: package_version(name) or "not installed" for name in PACKAGES}
 
 
 def report(device: str = "auto") -> str:

@@ -17,6 +17,7 @@ afterwards), so SNAC's noise injection makes the same sound every time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 from dataclasses import dataclass, field
@@ -27,10 +28,13 @@ import torch
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.codecs.base import Codec, CodecInfo
+from explorer.codecs.registry import PACKAGES
 from explorer.core.audio import Clip, ConvertedStream, fit_length, resample
+from explorer.core.device import describe_device
 from explorer.core.edits import Edits, edited_codes, gains, heard_bitrate
 from explorer.core.errors import CancelledError, CodecError
 from explorer.core.plan import OverlapAdd, context_decode_plan, context_encode_plan, segment_decode_plan
+from explorer.core.provenance import CodecRun, provenance
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,8 @@ class Encoding:
     notes: tuple[str, ...] = ()
     weights: dict[str, str] | None = None
     """The identity of the weights that made the codes (file name and sha256; None for old token files)."""
+    source: CodecRun | None = None
+    """The loaded codec that encoded or read the codes (:meth:`Engine.describe`), for provenance."""
     cache: Any = field(default=None, repr=False)
     """Engine-private: contributions ``[K, D, frames]`` on the codec's device, when they fit."""
 
@@ -99,7 +105,14 @@ class Encoding:
         bits = math.log2(self.info.codebook_size)
         return heard_bitrate([len(row) * bits / self.duration for row in self.codes], edits)
 
+    def provenance(self, *edits: Edits) -> dict[str, Any]:
+        """The provenance record (:func:`explorer.core.provenance.provenance`) of an export of these codes
+        under ``edits``, by the codec that holds them."""
+        return provenance([self.source] if self.source is not None else [], edits)
+
     def meta(self, edits: Edits | None = None) -> dict[str, Any]:
+        """A token file's meta for these codes under ``edits``, its provenance included."""
+        edits = edits or Edits()
         return {
             "codec": self.info.name,
             "weights": self.weights,
@@ -113,7 +126,8 @@ class Encoding:
             "num_samples": self.input_samples,
             "codec_samples": self.codec_samples,
             "blocks": self.sides,
-            "edits": (edits or Edits()).to_dict(),
+            "edits": edits.to_dict(),
+            "provenance": self.provenance(edits),
         }
 
 
@@ -194,7 +208,7 @@ class Engine:
                     sides.append({"frames": piece.length // info.hop_length, **block.side})
         _report(progress, 1.0, f"Encoding with {info.name}")
         codes = [np.concatenate(r).astype(np.int64) for r in rows]
-        enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes, self.weights_id)
+        enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes, self.weights_id, self.describe())
         self._fill_cache(enc)
         return enc
 
@@ -203,6 +217,16 @@ class Engine:
         """The loaded weights' identity (file name and sha256), as token files record it."""
         wid = getattr(self.codec, "weights_id", None)
         return dict(wid) if wid else None
+
+    @functools.cached_property
+    def dtype(self) -> str:
+        """The floating-point type the codec computes its latent in: that of one code's contribution."""
+        with torch.inference_mode():
+            return str(self.codec.contributions([torch.zeros(1, dtype=torch.int64)]).dtype).removeprefix("torch.")
+
+    def describe(self) -> CodecRun:
+        """The loaded codec as provenance names it: name, package, weights, device and dtype."""
+        return CodecRun(self.info.name, PACKAGES.get(self.info.family), self.weights_id, describe_device(self.codec.device), self.dtype)
 
     def _chunk_samples(self) -> tuple[int, int]:
         info = self.info
@@ -411,7 +435,8 @@ class Engine:
                                  f"for {meta['live_skipped_seconds']} s); open the take's input.wav to encode it whole.")
             if row.min() < 0 or row.max() >= info.codebook_size:
                 raise CodecError(f"codebook_{k} holds codes outside 0..{info.codebook_size - 1}.")
-        enc = Encoding(info, codes, sides, rate, samples, codec_samples, self._weights_notes(meta.get("weights")), meta.get("weights"))
+        enc = Encoding(info, codes, sides, rate, samples, codec_samples, self._weights_notes(meta.get("weights")), meta.get("weights"),
+                       self.describe())
         self._fill_cache(enc)
         return enc
 

@@ -27,6 +27,7 @@ from explorer.services.session import Engines
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, align, fmt, mono_readers, reconstruction_quality, rounded
 from explorer.core.perceptual import slow_quality
+from explorer.core.provenance import CodecRun, provenance, provenance_text, sidecar_path, write_sidecar
 
 
 @dataclass
@@ -34,6 +35,8 @@ class Step:
     label: str
     narration: str
     audio: Clip | None = None
+    edits: Edits | None = None
+    """The edits ``audio`` was decoded under."""
 
 
 @dataclass
@@ -47,6 +50,12 @@ class Experiment:
     series: tuple[str, str] | None = None
     """How to plot the table when it is not STOI and SI-SDR per step: (metric column, grouping column),
     the metric against ``kbps`` on a log axis, one line per group (the exercises' error-vs-bitrate curves)."""
+    codecs: list[CodecRun] = field(default_factory=list)
+    """The codecs that ran it (:meth:`Engine.describe`), for its provenance."""
+
+    def provenance(self, steps: list[Step] | None = None) -> dict[str, Any]:
+        """The provenance record of ``steps`` (default: all of them): the codecs and the steps' edits."""
+        return provenance(self.codecs, [s.edits for s in (self.steps if steps is None else steps) if s.edits is not None])
 
 
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = False) -> tuple[Clip, dict[str, float | None]]:
@@ -76,12 +85,13 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
     counts = sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
     exp = Experiment("ladder", f"Bitrate ladder: {engine.info.name}",
                      "A residual quantizer refines in stages: each codebook codes what the ones before it missed. "
-                     "Keep only the first N and listen to the quality climb with the bitrate.")
+                     "Keep only the first N and listen to the quality climb with the bitrate.", codecs=[engine.describe()])
     for k in counts:
-        out, m = _measured(engine, clip, enc, Edits(keep=k), pesq=True)
+        edits = Edits(keep=k)
+        out, m = _measured(engine, clip, enc, edits, pesq=True)
         exp.table.append({"codebooks": k, **m})
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
-                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out))
+                                           f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out, edits))
     exp.conclusion = _ladder_conclusion(exp.table)
     return exp
 
@@ -121,19 +131,20 @@ def semantic_vs_acoustic(engine: Engine, clip: Clip) -> Experiment:
     first = min(info.semantic_codebooks) if semantic else 0
     exp = Experiment("semantic", f"Semantic vs acoustic: {info.name}",
                      "Replace one codebook's tokens with random ones and listen: if the words dissolve but the voice "
-                     "remains, that codebook carried the content.")
+                     "remains, that codebook carried the content.", codecs=[engine.describe()])
     if not semantic:
         exp.intro += (f" {info.name} marks no codebook as semantic (Mimi and SpeechTokenizer distil one from a speech model), so here "
                       "codebook 0 is simply the coarsest acoustic stage: expect it to hurt everything, not just the words.")
     out, m = _measured(engine, clip, enc, Edits())
     exp.table.append({"randomized": "none", **m})
-    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+    exp.steps.append(Step("unchanged", f"Unchanged: STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out, Edits()))
     for k, what in ((first, "semantic" if semantic else "coarsest acoustic"), (last, "last acoustic")):
-        out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})))
+        edits = Edits(randomize=frozenset({k}))
+        out, m = _measured(engine, clip, enc, edits)
         role = f", {info.role(k)}" if info.roles else ""
         exp.table.append({"randomized": f"codebook {k} ({what})", **m})
         exp.steps.append(Step(f"random {k}", f"Codebook {k} ({what}{role}) randomized: STOI {m['stoi']:.2f}, "
-                                             f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out))
+                                             f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}.", out, edits))
     exp.conclusion = _semantic_conclusion(exp.table, info.name, semantic, first, last)
     return exp
 
@@ -166,7 +177,7 @@ def frame_rates(engines: list[Engine], clip: Clip) -> Experiment:
                      "A language model over audio tokens predicts one token at a time. The codec's frame rate and "
                      "codebook count set how long 10 seconds of audio is as a sequence, and with the bits per code "
                      "(log2 of the codebook size) its bitrate: codebooks x frame rate x bits. A bitrate quoted without "
-                     "its codebook count is ambiguous.")
+                     "its codebook count is ambiguous.", codecs=[engine.describe() for engine in engines])
     for engine in engines:
         enc = engine.encode(clip)
         info = engine.info
@@ -211,7 +222,8 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
         raise CodecError(f"keep must be between 1 and {ea.n_codebooks - 1} codebooks for {info.name}; got {keep}.")
     exp = Experiment("transplant", f"Codebook transplant: {info.name}",
                      f"Both clips are encoded with {info.name}. The mix takes the first {keep} codebook(s) from A and the "
-                     "rest from B. If the early codebooks carry content and the late ones timbre, you hear A's words in B's voice.")
+                     "rest from B. If the early codebooks carry content and the late ones timbre, you hear A's words in B's voice.",
+                     codecs=[engine.describe()])
     meta = ea.meta()
     for label, first, rest in (("A", ea, ea), ("B", eb, eb), (f"A[:{keep}] + B[{keep}:]", ea, eb), (f"B[:{keep}] + A[{keep}:]", eb, ea)):
         codes = [first.codes[k] if k < keep else rest.codes[k] for k in range(ea.n_codebooks)]
@@ -220,7 +232,7 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
         qa, qb = _measurable(reconstruction_quality(a, out)), _measurable(reconstruction_quality(b, out))
         exp.table.append({"tokens": label, "si_sdr_vs_a_db": rounded(qa.si_sdr, 2), "si_sdr_vs_b_db": rounded(qb.si_sdr, 2),
                           "stoi_vs_a": rounded(qa.stoi, 4), "stoi_vs_b": rounded(qb.stoi, 4)})
-        exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out))
+        exp.steps.append(Step(label, f"{label}: STOI against A {qa.stoi:.2f}, against B {qb.stoi:.2f}.", out, Edits()))
     mix = exp.table[2]
     exp.conclusion = (f"The mix is closer to {'A' if mix['stoi_vs_a'] > mix['stoi_vs_b'] else 'B'} in intelligibility "
                       f"(STOI {mix['stoi_vs_a']:.2f} vs A, {mix['stoi_vs_b']:.2f} vs B).")
@@ -273,7 +285,7 @@ def exercise_easy(engine: Engine, clip: Clip) -> Experiment:
                      "and again: residual quantization. Each toy stage costs "
                      f"{TOY_BITS} bits a sample and should cut the error power about {4 ** TOY_BITS}x ({6.02 * TOY_BITS:.0f} dB). "
                      f"Then {engine.info.name}'s learned stages do the same job with {engine.info.codebook_size}-code vector "
-                     "quantizers, at a small fraction of the bits.")
+                     "quantizers, at a small fraction of the bits.", codecs=[engine.describe()])
     mono = convert(clip, clip.sample_rate, 1).samples[0].astype(np.float64)
     for k, recon in enumerate(toy_residual_quantizer(mono, TOY_STAGES, TOY_BITS), 1):
         err = float(np.mean((mono - recon) ** 2))
@@ -294,7 +306,7 @@ def exercise_easy(engine: Engine, clip: Clip) -> Experiment:
         exp.table.append({"quantizer": engine.info.name, "stages": k, "kbps": round(kbps, 3), "mse": float(f"{err:.4g}"),
                           "snr_db": rounded(snr, 2)})
         exp.steps.append(Step(f"{engine.info.name} {k}", f"{engine.info.name}, first {k} of {n} codebooks ({kbps:.2f} kbps): "
-                                                          f"SNR {fmt(snr, '.1f', ' dB')}.", out))
+                                                          f"SNR {fmt(snr, '.1f', ' dB')}.", out, Edits(keep=k)))
     exp.conclusion = _easy_conclusion(exp.table, engine.info)
     exp.series = ("snr_db", "quantizer")
     return exp
@@ -325,11 +337,13 @@ def exercise_medium(engine: Engine, clip: Clip, references: Sequence[tuple[str, 
     info = engine.info
     exp = Experiment("exercise-medium", f"Exercise (medium): {info.name} at 1, 4, 8, 32 codebooks, PESQ and MSE against bitrate",
                      "Keep the first 1, 4, 8 and 32 codebooks and measure PESQ (perceived quality, 1 to 4.5) and the mean "
-                     "squared error against the bitrate; a classic codec at similar bitrates is the yardstick.")
+                     "squared error against the bitrate; a classic codec at similar bitrates is the yardstick.",
+                     codecs=[engine.describe()])
     enc = engine.encode(clip, info.max_codebooks)
     counts = sorted({min(k, enc.n_codebooks) for k in MEDIUM_CODEBOOKS})
-    rows = [(f"{info.name}@{k}", engine.decode(enc, Edits(keep=k)), enc.heard_bitrate(Edits(keep=k))) for k in counts]
-    for label, out, bps in rows + list(references):
+    rows = [(f"{info.name}@{k}", engine.decode(enc, Edits(keep=k)), enc.heard_bitrate(Edits(keep=k)), Edits(keep=k))
+            for k in counts]
+    for label, out, bps, edits in rows + [(*r, None) for r in references]:
         q = reconstruction_quality(clip, out)
         pesq = slow_quality(clip, out, delay=q.delay_samples, metrics=("pesq",))
         err = mse(clip, out, q.delay_samples)
@@ -337,7 +351,7 @@ def exercise_medium(engine: Engine, clip: Clip, references: Sequence[tuple[str, 
                "si_sdr_db": rounded(q.si_sdr, 2)}
         exp.table.append(row)
         why = "" if pesq.pesq is not None else f" ({pesq.reason('pesq')})"
-        exp.steps.append(Step(label, f"{label}: {row['kbps']:.2f} kbps, PESQ {fmt(row['pesq'], '.2f')}{why}, MSE {err:.3g}.", out))
+        exp.steps.append(Step(label, f"{label}: {row['kbps']:.2f} kbps, PESQ {fmt(row['pesq'], '.2f')}{why}, MSE {err:.3g}.", out, edits))
     exp.conclusion = _medium_conclusion(exp.table, info.name)
     exp.series = ("pesq", "family")
     return exp
@@ -367,7 +381,7 @@ def exercise_hard(engines: list[Engine], clip: Clip) -> Experiment:
                      + " and ".join(e.info.name for e in engines),
                      "Mimi and SpeechTokenizer distil their codebook 0 from a self-supervised speech model (WavLM, HuBERT): "
                      "it should carry the words. Randomize codebook 0, then codebook 7, and compare what each costs in "
-                     "intelligibility (STOI) and quality (PESQ).")
+                     "intelligibility (STOI) and quality (PESQ).", codecs=[e.describe() for e in engines])
     conclusions = []
     for engine in engines:
         info = engine.info
@@ -375,13 +389,14 @@ def exercise_hard(engines: list[Engine], clip: Clip) -> Experiment:
         base_out, base = _measured(engine, clip, enc, Edits(), pesq=True)
         rows = [{"codec": info.name, "randomized": "none", **base}]
         exp.steps.append(Step(f"{info.name} unchanged", f"{info.name} unchanged: STOI {base['stoi']:.2f}, "
-                                                        f"PESQ {fmt(base['pesq'], '.2f')}.", base_out))
+                                                        f"PESQ {fmt(base['pesq'], '.2f')}.", base_out, Edits()))
         ks = sorted({min(k, enc.n_codebooks - 1) for k in HARD_CODEBOOKS})
         for k in ks:
-            out, m = _measured(engine, clip, enc, Edits(randomize=frozenset({k})), pesq=True)
+            edits = Edits(randomize=frozenset({k}))
+            out, m = _measured(engine, clip, enc, edits, pesq=True)
             rows.append({"codec": info.name, "randomized": f"codebook {k} ({info.role(k)})", **m})
             exp.steps.append(Step(f"{info.name} random {k}", f"{info.name}, codebook {k} ({info.role(k)}) randomized: "
-                                                             f"STOI {m['stoi']:.2f}, PESQ {fmt(m['pesq'], '.2f')}.", out))
+                                                             f"STOI {m['stoi']:.2f}, PESQ {fmt(m['pesq'], '.2f')}.", out, edits))
         exp.table.extend(rows)
         if len(rows) == 3:
             conclusions.append(_semantic_conclusion([{**r, "si_sdr_db": r["si_sdr_db"]} for r in rows], info.name,
@@ -466,20 +481,25 @@ def narration(exp: Experiment) -> str:
 
 
 def write_experiment(exp: Experiment, folder: Path, inputs: Iterable[str | os.PathLike[str] | None] = ()) -> list[Path]:
-    """Write the narration (``narration.txt``), the table (``table.csv``) and each step's sound; returns the files."""
+    """Write the narration (``narration.txt``, ending with the provenance), the table (``table.csv``) and each
+    step's sound, the table and each sound with its provenance sidecar; returns the files."""
     from explorer.core.audio import save_audio
     from explorer.core.output import prepare_folder, write_table, write_text
 
     inputs = list(inputs)
     prepare_folder(folder)
+    record = exp.provenance()
     written = [folder / "narration.txt"]
-    write_text(written[0], narration(exp), inputs)
+    write_text(written[0], narration(exp) + "\n" + provenance_text(record), inputs)
     for i, step in enumerate(exp.steps, 1):
         if step.audio is not None:
             path = folder / f"{i:02d}-{''.join(ch if ch.isalnum() else '-' for ch in step.label).strip('-')}.wav"
             save_audio(path, step.audio, inputs=inputs)
-            written.append(path)
+            write_sidecar(path, exp.provenance([step]), inputs)
+            written += [path, sidecar_path(path)]
     if exp.table:
-        write_table(folder / "table.csv", exp.table, inputs=inputs)
-        written.append(folder / "table.csv")
+        table = folder / "table.csv"
+        write_table(table, exp.table, inputs=inputs)
+        write_sidecar(table, record, inputs)
+        written += [table, sidecar_path(table)]
     return written

@@ -19,6 +19,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from explorer.core.edits import Edits
 from explorer.services.engine import Encoding, Engine
 from explorer.core.errors import ExplorerError
 from explorer.services.live import LiveCodec, MimiLive, live_codec
+from explorer.core.provenance import provenance
 from explorer.core.spectrogram import StreamingSpectrogram
 from explorer.core.tokens import save_tokens
 from explorer.core.types import FloatArray, IntArray
@@ -114,6 +116,7 @@ class LiveRun:
         self.monitor_error = ""
         self.edit_log: list[tuple[int, Edits]] = []
         """(first frame it could apply to, edits) for every change while running."""
+        self.first_edits = self.edits
         self._views: list[ViewChunk] = []
         self._spec_in = StreamingSpectrogram()
         self._spec_out = StreamingSpectrogram()
@@ -125,7 +128,8 @@ class LiveRun:
         self.capture.open(self.input_device)
         self.to_codec = StreamResampler(self.capture.rate, info.sample_rate, 1)
         if self.record is not None:
-            self.take = TakeWriter(self.record, self.capture.rate, info.sample_rate, info.channels, self._write_tokens)
+            self.take = TakeWriter(self.record, self.capture.rate, info.sample_rate, info.channels, self._write_tokens,
+                                   self.provenance)
         try:
             self.out.open(self.output_device)
         except ExplorerError as exc:
@@ -257,7 +261,12 @@ class LiveRun:
         enc = Encoding(info, codes, [{"frames": frames}], info.sample_rate, samples, samples, weights=self.engine.weights_id)
         meta = enc.meta(self.edits)
         meta["live_skipped_seconds"] = round(self.stats.skipped_seconds, 3)
+        meta["provenance"] = self.provenance()
         save_tokens(path, codes, meta)
+
+    def provenance(self) -> dict[str, Any]:
+        """The take's provenance record: every edits value it ran under, in order."""
+        return provenance([self.engine.describe()], [self.first_edits] + [edits for _, edits in self.edit_log])
 
     @property
     def latency_ms(self) -> float:

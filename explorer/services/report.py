@@ -16,7 +16,7 @@ import io
 from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import soundfile as sf
@@ -30,10 +30,11 @@ from matplotlib.ticker import MaxNLocator
 from explorer.core.audio import Clip
 from explorer.core.metrics import fmt
 from explorer.core.palettes import SPEC_LEVELS, colormap, token_palette
+from explorer.core.provenance import provenance_lines, sidecar_path
 from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import AnyArray
 from explorer.core.output import write_bytes, write_text
-from explorer.services.compare import Compared, column_label, compare_named, write_csv
+from explorer.services.compare import Compared, column_label, compare_named, comparison_provenance, write_csv
 from explorer.services.engine import Encoding
 from explorer.services.session import Engines
 
@@ -149,9 +150,17 @@ def _uri(kind: str, data: bytes) -> str:
     return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
 
 
-def html_report(title: str, original: Clip, results: list[Compared]) -> str:
+def provenance_html(record: Mapping[str, Any]) -> str:
+    """A report's "Provenance" section: :func:`explorer.core.provenance.provenance_lines` as a table."""
+    rows = "".join(f"<tr><th>{html.escape(label)}</th><td>{html.escape(value)}</td></tr>" for label, value in provenance_lines(record))
+    return f'<section id="provenance"><h2>Provenance</h2><table class="provenance">{rows}</table></section>'
+
+
+def html_report(title: str, original: Clip, results: list[Compared], record: Mapping[str, Any] | None = None) -> str:
     """A standalone page: the table (readable headers with units), then for the original and every
-    codec its audio and its figure (spectrogram, and the codec's token grid)."""
+    codec its audio and its figure (spectrogram, and the codec's token grid), then the provenance
+    (``record``, default :func:`comparison_provenance` of ``results``)."""
+    record = comparison_provenance(results) if record is None else record
     rows = [asdict(r.row) for r in results]
     head = "".join(f"<th>{html.escape(column_label(k))}</th>" for k in (rows[0] if rows else {}))
     body = "".join("<tr>" + "".join(f"<td>{html.escape('n/a' if v is None else str(v))}</td>" for v in row.values()) + "</tr>"
@@ -171,11 +180,13 @@ PESQ {fmt(r.row.pesq, 'g')} (narrow band {fmt(r.row.pesq_nb, 'g')}), ViSQOL {fmt
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>body{{font-family:sans-serif;margin:2em;background:#fafafa}} table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap;font-size:90%}}
-img{{display:block;margin:4px 0;max-width:100%}} section{{margin:1.5em 0}} audio{{width:900px;max-width:100%}}</style></head>
+img{{display:block;margin:4px 0;max-width:100%}} section{{margin:1.5em 0}} audio{{width:900px;max-width:100%}}
+table.provenance td,table.provenance th{{text-align:left;white-space:normal}}</style></head>
 <body><h1>{html.escape(title)}</h1>
 <p>Made by Codec Explorer. Every value is measured on this clip; the sounds and pictures are embedded.</p>
 <table><tr>{head}</tr>{body}</table>
 {''.join(sections)}
+{provenance_html(record)}
 </body></html>
 """
 
@@ -195,12 +206,14 @@ def compare_and_draw(engines: Engines, specs: list[tuple[str, int | None]], devi
 
 
 def write_comparison(folder: Path, title: str, clip: Clip, comparison: Comparison) -> list[Path]:
-    """``comparison.csv``, ``comparison.png`` and ``report.html`` in ``folder``, by the output policy."""
+    """``comparison.csv`` (with its provenance sidecar), ``comparison.png`` and ``report.html`` in ``folder``,
+    by the output policy; returns the files written."""
     paths = [folder / "comparison.csv", folder / "comparison.png", folder / "report.html"]
-    write_csv([r.row for r in comparison.results], paths[0])
+    record = comparison_provenance(comparison.results)
+    write_csv([r.row for r in comparison.results], paths[0], record=record)
     write_bytes(paths[1], comparison.png)
-    write_text(paths[2], html_report(f"Codec comparison: {title}", clip, comparison.results))
-    return paths
+    write_text(paths[2], html_report(f"Codec comparison: {title}", clip, comparison.results, record))
+    return paths + [sidecar_path(paths[0])]
 
 
 def export_comparison(engines: Engines, folder: Path, title: str, clip: Clip, comparison: Comparison) -> list[Path]:

@@ -1,5 +1,5 @@
-"""Exports of what the window shows: the reconstruction (WAV 24-bit or 32-bit float, FLAC), the tokens
-(.npz), a picture (PNG).
+"""Exports of what the window shows: the reconstruction (WAV 24-bit or 32-bit float, FLAC) with its
+provenance sidecar, the tokens (.npz, their provenance in the meta), a picture (PNG).
 
 Each export is of what the session model holds, so the tokens saved are those of the encoding shown,
 with the edits shown. Every file is written by the output policy with the open clip as an input: a refusal (the clip
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from explorer.core.audio import FLOAT, save_audio
 from explorer.core.errors import ExplorerError
 from explorer.core.output import output_file
+from explorer.core.provenance import write_sidecar
 from explorer.core.tokens import save_tokens
 from explorer.services.session import SessionModel
 
@@ -46,15 +47,20 @@ class Exports(QObject):
     def export_wav(self, path: Path | None = None, subtype: str | None = None) -> None:
         """Write the reconstruction to ``path`` in ``subtype`` (default: 24-bit for WAV and FLAC); with no
         path, ask, and take the subtype from the dialog's filter (float applies to a .wav name only)."""
-        decoded = self.model.decoded
-        if decoded is None:
+        decoded, enc = self.model.decoded, self.model.encoding
+        if decoded is None or enc is None:
             return
         if not path:
             path, chosen = self._choose("Export reconstruction", ".wav", ";;".join(AUDIO_FILTERS))
             subtype = AUDIO_FILTERS.get(chosen) if path and path.suffix.lower() == ".wav" else None
         if path:
             target = path
-            self._export(target, lambda: save_audio(target, decoded.clip, subtype, [self.model.path]))
+
+            def write() -> tuple[str, ...]:
+                notes = save_audio(target, decoded.clip, subtype, [self.model.path])
+                write_sidecar(target, enc.provenance(decoded.edits), [self.model.path])
+                return notes
+            self._export(target, write)
 
     def export_tokens(self, path: Path | None = None) -> None:
         enc, edits = self.model.encoding, self.model.edits
