@@ -301,19 +301,20 @@ def cmd_codecs(args: argparse.Namespace) -> int:
             "kbps_max": round(info.bitrate(info.max_codebooks) / 1000, 3),
             "semantic_codebooks": list(info.semantic_codebooks),
             "weights_local": weights_available(name),
+            "licence": info.licence,
             "description": info.description,
         })
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0
     width = max(len(r["name"]) for r in rows)
-    print(f"{'codec':<{width}} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  weights")
+    print(f"{'codec':<{width}} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  {'weights':<8}  licence")
     for r in rows:
         rates = "/".join(f"{v:.4g}" for v in r["frame_rates"])
         cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
         kbps = f"{r['kbps_default']:.3g}" + (f" of {r['kbps_max']:.3g}" if r["kbps_max"] != r["kbps_default"] else "")
         local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
-        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local}")
+        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local:<8}  {r['licence'] or 'not stated'}")
     print("\nCodebook 0 is semantic in Mimi (WavLM-distilled) and SpeechTokenizer (HuBERT-distilled); "
           "SNAC's codebooks run at their own frame rates.")
     return 0

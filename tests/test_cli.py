@@ -38,6 +38,7 @@ def test_codecs_table_and_json(loaded):
     assert rows["encodec-48khz"]["channels"] == 2 and rows["dac-24khz"]["codebooks_max"] == 32
     table = run("codecs").stdout
     assert "rvq-lab" in table and "built in" in table
+    assert rows["encodec-24khz"]["licence"] == "CC-BY-NC 4.0 (weights; code MIT)" and "CC-BY 4.0 (weights; code MIT)" in table
 
 
 def test_encode_decode_with_edits(tmp_path, wav, loaded):

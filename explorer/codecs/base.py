@@ -63,6 +63,9 @@ class CodecInfo:
     audio after it too, so the codec cannot encode block by block as audio arrives (no live mode)."""
     label: str = ""
     """The family's name as a sentence writes it (``SpeechTokenizer``); empty: the codec's name."""
+    licence: str = ""
+    """The licence its weights are published under, as their publisher states it (and the code's where it
+    differs); empty: not stated. The codec picker and ``codec-explorer codecs`` show it."""
 
     @property
     def spoken(self) -> str:

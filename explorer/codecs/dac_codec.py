@@ -42,6 +42,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
 COMMON = dict(encoder_dim=64, decoder_dim=1536, codebook_size=1024, codebook_dim=8)
 CODEBOOK_CHOICES = (1, 2, 4, 8, 12, 16, 24, 32)
 """The counts offered below a model's own: DAC is trained with quantizer dropout, so any first k decode."""
+LICENCE = "MIT"
+"""As descript-audio-codec's README says: "Weights are released as part of this repo under MIT license"."""
 
 
 def weights_spec(name: str) -> WeightsSpec:
@@ -78,6 +80,7 @@ def info(name: str) -> CodecInfo:
         description=f"Descript Audio Codec, {rate / 1000:g} kHz mono, {n} residual codebooks with factorized codes",
         pad_multiple=hop,
         chunk_seconds=10.0 if rate > 24000 else 20.0,
+        licence=LICENCE,
     )
 
 

@@ -21,6 +21,9 @@ from explorer.codecs.weights import Progress, WeightsSpec, digest_in_name, resol
 ROOT_URL = "https://dl.fbaipublicfiles.com/encodec/v0/"
 DEFAULT_KBPS = 6.0
 """The bandwidth a codec starts at: 8 codebooks at 24 kHz, 4 at 48 kHz."""
+LICENCE = "CC-BY-NC 4.0 (weights; code MIT)"
+"""The weights were published with encodec 0.1.1, whose repository was CC-BY-NC 4.0 as a whole; the repository
+was later relicensed ("the code ... under the MIT license"), which says nothing new of the weights."""
 
 VARIANTS = {
     "encodec-24khz": dict(checkpoint="encodec_24khz-d7cc33bc.th", factory="encodec_model_24khz"),
@@ -77,6 +80,7 @@ def info(name: str) -> CodecInfo:
         segment=(length, stride) if length is not None and stride is not None else None,
         chunk_seconds=60.0,
         causal=causal,
+        licence=LICENCE,
     )
 
 

@@ -23,6 +23,8 @@ CONFIG: dict[str, Any] = loaders._mimi_config
 accessor): the model is built from them and its facts are read from them."""
 DEFAULT_CODEBOOKS = 8
 """The codebooks Moshi models, and those of Mimi's published 1.1 kbps (8 x 11 bits x 12.5 Hz)."""
+LICENCE = "CC-BY 4.0 (weights; code MIT)"
+"""As kyutai-labs/moshi's README says: "The weights for the models are released under the CC-BY 4.0 license"."""
 REVISION = "2bfc9ae6e89079a5cc7ed2a68436010d91a3d289"
 """The pinned commit of moshi's repository (``loaders.DEFAULT_REPO``) that Mimi's weights come from."""
 
@@ -57,6 +59,7 @@ def info(name: str = "mimi") -> CodecInfo:
         chunk_seconds=60.0,
         context_seconds=4.0,
         causal=True,
+        licence=LICENCE,
     )
 
 

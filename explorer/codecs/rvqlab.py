@@ -39,6 +39,8 @@ from explorer.core.resources import resource
 
 SAMPLE_RATE = 24000
 HOP = 320
+LICENCE = "MIT (this project's own)"
+"""The project's licence (pyproject.toml); :mod:`explorer.codecs.rvqlab_train` makes the codebooks from audio it synthesizes."""
 BAND_EDGES = (0, 2, 4, 6, 8, 10, 12, 15, 18, 22, 27, 33, 40, 49, 60, 74, 91, 112, 138, 170, 210, 260, 320)
 CODEBOOK_FILE = ("rvq_lab", "codebooks.npz")
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -240,6 +242,7 @@ def info(name: str = "rvq-lab", tables: Codebooks | None = None) -> CodecInfo:
         chunk_seconds=120.0,
         context_seconds=HOP / SAMPLE_RATE * 2,
         roles=roles(tables),
+        licence=LICENCE,
     )
 
 

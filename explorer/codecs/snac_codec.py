@@ -39,6 +39,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
     ),
 }
 FILES = ("config.json", "pytorch_model.bin")
+LICENCE = "MIT"
+"""The hubertsiuzdak/snac_* model cards' licence field, and the snac package's LICENSE."""
 REVISIONS = {
     "snac-24khz": "d73ad176a12188fcf4f360ba3bf2c2fbbe8f58ec",
     "snac-32khz": "c84c6ac842dc7a44a6fb0f3b576ce94b48a7780f",
@@ -74,6 +76,7 @@ def info(name: str) -> CodecInfo:
         pad_multiple=hop * math.lcm(strides[0], c["attn_window_size"] or 1),
         strides=strides,
         chunk_seconds=20.0,
+        licence=LICENCE,
     )
 
 

@@ -31,6 +31,9 @@ REVISION = "793c3ac97eeb36463bdbb5e1d5e5e9a6b16cc656"
 """The pinned commit of the hub repository: the one that added the model's folder (the one commit after
 it changes only the repository's README)."""
 FILES = ("config.json", "SpeechTokenizer.pt")
+LICENCE = "Apache-2.0"
+"""ZhangXInFD/SpeechTokenizer's LICENSE and README ("released under the Apache 2.0 license"); the
+fnlp/SpeechTokenizer model card on the hub has no licence field."""
 ARCHITECTURE: dict[str, Any] = dict(
     n_filters=64, strides=[8, 5, 4, 2], dimension=1024, semantic_dimension=768, bidirectional=True,
     dilation_base=2, residual_kernel_size=3, n_residual_layers=1, lstm_layers=2, activation="ELU",
@@ -67,6 +70,7 @@ def info(name: str = "speechtokenizer") -> CodecInfo:
         context_seconds=2.0,
         bidirectional=True,
         label="SpeechTokenizer",
+        licence=LICENCE,
     )
 
 

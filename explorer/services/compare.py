@@ -12,7 +12,7 @@ from explorer.core.output import write_table
 from explorer.core.audio import Clip
 from explorer.core.edits import Edits
 from explorer.core.provenance import provenance, write_sidecar
-from explorer.services.engine import Encoding, Engine
+from explorer.services.engine import Encoding, Engine, Progress, report, within
 from explorer.services.session import Engines
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
 from explorer.core.perceptual import SlowQuality, slow_quality
@@ -97,14 +97,24 @@ def parse_spec(text: str) -> tuple[str, int | None]:
         raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
 
 
-def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, speech: bool | None = None) -> Compared:
-    """Encode and decode ``clip`` with ``engine`` and measure everything (``speech``: see :func:`slow_quality`)."""
+SCORING_SHARE = 0.2
+"""The share of :func:`compare_one`'s progress given to measuring: encoding and decoding share the rest."""
+
+
+def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, speech: bool | None = None,
+                progress: Progress | None = None) -> Compared:
+    """Encode and decode ``clip`` with ``engine`` and measure everything (``speech``: see :func:`slow_quality`).
+
+    ``progress`` hears of the encode, the decode and the measuring in turn; its answering False cancels.
+    """
+    coded = (1 - SCORING_SHARE) / 2
     t = time.perf_counter()
-    enc = engine.encode(clip, n_codebooks)
+    enc = engine.encode(clip, n_codebooks, within(progress, 0.0, coded))
     t_enc = time.perf_counter() - t
     t = time.perf_counter()
-    out = engine.decode(enc)
+    out = engine.decode(enc, progress=within(progress, coded, 2 * coded))
     t_dec = time.perf_counter() - t
+    report(progress, 2 * coded, f"Measuring {engine.info.name}")
     q = reconstruction_quality(clip, out)
     slow = slow_quality(clip, out, speech, q.delay_samples)
     row = CompareRow(

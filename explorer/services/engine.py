@@ -150,9 +150,18 @@ def seeded(seed: int, device: torch.device) -> Iterator[None]:
         yield
 
 
-def _report(progress: Progress | None, fraction: float, what: str) -> None:
+def report(progress: Progress | None, fraction: float, what: str) -> None:
+    """Tell ``progress`` that ``what`` is ``fraction`` done; raise :class:`CancelledError` if it answers False."""
     if progress is not None and progress(fraction, what) is False:
         raise CancelledError(f"{what}: cancelled.")
+
+
+def within(progress: Progress | None, lo: float, hi: float) -> Progress | None:
+    """``progress`` for one part of a longer task: the part's fraction 0..1 is reported as ``lo..hi`` of the whole."""
+    if progress is None:
+        return None
+    whole = progress
+    return lambda fraction, what: whole(lo + (hi - lo) * fraction, what)
 
 
 class Engine:
@@ -190,7 +199,7 @@ class Engine:
                 length, stride = info.segment
                 offsets = list(range(0, codec_samples, stride))
                 for i, off in enumerate(offsets):
-                    _report(progress, i / len(offsets), f"Encoding with {info.name}")
+                    report(progress, i / len(offsets), f"Encoding with {info.name}")
                     seg = window(off, off + math.ceil(min(length, codec_samples - off) / info.hop_length) * info.hop_length)
                     block = self.codec.encode(seg, n)
                     for k in range(n):
@@ -200,13 +209,13 @@ class Engine:
                 chunk, context = self._chunk_samples()
                 plan = context_encode_plan(padded, chunk, context)
                 for i, piece in enumerate(plan):
-                    _report(progress, i / len(plan), f"Encoding with {info.name}")
+                    report(progress, i / len(plan), f"Encoding with {info.name}")
                     block = self.codec.encode(window(*piece.audio), n)
                     for k in range(n):
                         per = info.hop_length * info.stride(k)
                         rows[k].append(block.codes[k][piece.skip // per: (piece.skip + piece.length) // per].cpu().numpy())
                     sides.append({"frames": piece.length // info.hop_length, **block.side})
-        _report(progress, 1.0, f"Encoding with {info.name}")
+        report(progress, 1.0, f"Encoding with {info.name}")
         codes = [np.concatenate(r).astype(np.int64) for r in rows]
         enc = Encoding(info, codes, sides, clip.sample_rate, clip.frames, codec_samples, native.notes, self.weights_id, self.describe())
         self._fill_cache(enc)
@@ -355,11 +364,11 @@ class Engine:
         with torch.inference_mode(), seeded(edits.seed, self.codec.device), self._stage_progress(progress, len(plan), what) as block:
             for i, piece in enumerate(plan):
                 block[0] = i
-                _report(progress, i / len(plan), what)
+                report(progress, i / len(plan), what)
                 z = self._latent(enc, applied, *piece.frames)
                 y = self.codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
                 acc.add(piece, y)
-        _report(progress, 1.0, what)
+        report(progress, 1.0, what)
         return acc.result()[:, : enc.codec_samples]
 
     @contextlib.contextmanager
@@ -374,7 +383,7 @@ class Engine:
             if done["block"] != block[0]:
                 done.update(block=block[0], stages=0)
             done["stages"] += 1
-            _report(progress, (block[0] + min(done["stages"], len(stages)) / (len(stages) + 1)) / blocks, what)
+            report(progress, (block[0] + min(done["stages"], len(stages)) / (len(stages) + 1)) / blocks, what)
 
         handles = [stage.register_forward_hook(after_stage) for stage in stages]
         try:

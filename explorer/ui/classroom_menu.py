@@ -1,4 +1,4 @@
-"""The Classroom menu: compare codecs, token statistics, the experiments panel.
+"""The Classroom menu: compare codecs, which codec for a task, token statistics, the experiments panel.
 
 The tools run on one :class:`ToolWorker` with its own codecs (never two threads on one model: the
 inference worker keeps its own), on the open clip (the bundled speech clip when none is open), and
@@ -16,16 +16,19 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QScrollArea
 
+from explorer.codecs.registry import CODEC_NAMES
 from explorer.core.audio import Clip, load_audio
 from explorer.core.errors import CodecError
+from explorer.core.device import describe_device, resolve_device
 from explorer.core.resources import resource
-from explorer.services import experiments
+from explorer.services import experiments, picker
 from explorer.services.compare import parse_spec
 from explorer.services.report import Comparison, compare_and_draw, export_comparison
 from explorer.services.session import SessionModel
 from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
 from explorer.ui.grid_data import GridData
-from explorer.ui.tasks import ToolWorker
+from explorer.ui.picker_dialog import PickerDialog
+from explorer.ui.tasks import JobProgress, ToolWorker
 
 
 class ClassroomMenu(QObject):
@@ -40,7 +43,9 @@ class ClassroomMenu(QObject):
         self.tools = ToolWorker()
         self.compare_dialog: CompareDialog | None = None
         self.token_dialog: TokenStatsDialog | None = None
+        self.picker_dialog: PickerDialog | None = None
         menu.addAction("&Compare codecs…", QKeySequence("Ctrl+K"), self.open_compare)
+        menu.addAction("&Which codec?…", self.open_picker)
         menu.addAction("&Token statistics…", QKeySequence("Ctrl+T"), self.open_token_stats)
         self.experiments = ExperimentsDock(self.run_experiment, play)
         scroll = QScrollArea()  # the panel scrolls rather than growing the window past the screen
@@ -68,6 +73,26 @@ class ClassroomMenu(QObject):
         self.compare_dialog = CompareDialog(self.window, clip, title, self.run_compare, self.export_compare, self.play)
         self.compare_dialog.show()
         return self.compare_dialog
+
+    def open_picker(self) -> PickerDialog:
+        """The task, its rule of thumb and every codec measured on the open clip (the bundled speech when none is)."""
+        clip, title = self.current_clip()
+        if self.model.clip is None:
+            self.message.emit(f"No clip is open, so the codecs are measured on the bundled speech clip ({title}).", 10000)
+        device = self._device()
+        self.picker_dialog = PickerDialog(self.window, clip, title, device, describe_device(resolve_device(device)),
+                                          self.run_picker)
+        self.picker_dialog.show()
+        return self.picker_dialog
+
+    def run_picker(self, clip: Clip, device: str, done: Callable[[list[picker.Row]], None],
+                   failed: Callable[[str], None]) -> JobProgress:
+        """Measure every codec of the registry on ``clip`` and ``device`` on the tools' worker; returns the job's
+        progress (to cancel it)."""
+        progress = self.tools.progress()
+        job = partial(picker.measure, names=list(CODEC_NAMES), device=device, clip=clip, progress=progress)
+        self.tools.submit(job, done, failed)
+        return progress
 
     def open_token_stats(self) -> TokenStatsDialog | None:
         grid = self._grid()

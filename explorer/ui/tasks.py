@@ -14,7 +14,7 @@ import logging
 import traceback
 from typing import Any, Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from explorer.core.errors import ExplorerError
 from explorer.services.session import Engines
@@ -23,6 +23,28 @@ from explorer.ui.job_queue import JobQueue
 log = logging.getLogger(__name__)
 
 Job = Callable[[Engines], Any]
+
+
+class JobProgress(QObject):
+    """A job's progress: the job calls it on the worker thread, ``changed`` carries each report to the GUI thread.
+
+    Answers False (which cancels the job, as the services' ``progress`` callbacks read it) once
+    :meth:`cancel` was called or the worker is shutting down.
+    """
+
+    changed = Signal(float, str)
+
+    def __init__(self, stopped: Callable[[], bool]) -> None:
+        super().__init__()
+        self._stopped = stopped
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def __call__(self, fraction: float, what: str) -> bool:
+        self.changed.emit(fraction, what)
+        return not (self.cancelled or self._stopped())
 
 
 class ToolWorker(QThread):
@@ -49,6 +71,10 @@ class ToolWorker(QThread):
         self._jobs.put((key, job))
         if not self.isRunning():
             self.start()
+
+    def progress(self) -> JobProgress:
+        """A progress for one job of this worker, to pass to the job: it cancels that job, or any once the worker stops."""
+        return JobProgress(lambda: self._jobs.stopped)
 
     def shutdown(self) -> None:
         self._jobs.stop()
