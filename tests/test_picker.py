@@ -129,7 +129,7 @@ def test_the_dialog_measures_on_the_tools_worker_fills_the_table_and_highlights_
     monkeypatch.setattr(picker, "measure_one", watched)
     monkeypatch.setattr(classroom_menu, "CODEC_NAMES", ("rvq-lab", without_weights))
     dialog = window.classroom.open_picker()
-    assert not dialog.measure_button.isEnabled() and "all 6.4 s of the clip" in dialog.scope.text()
+    assert not dialog.measure_button.isEnabled() and "the first 5 s of the clip" in dialog.scope.text()
     qtbot.waitUntil(lambda: len(dialog.rows) == 2, timeout=180_000)
     assert threads and threading.main_thread().name not in threads and not touched, touched
     table = dialog.table
