@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from explorer.codecs.base import Codec, CodecInfo
+from explorer.codecs.base import Codec, CodecInfo, PacketCodec
 from explorer.codecs.weights import Progress, WeightsSpec, WhereRow, locate, where
 from explorer.core.errors import CodecError
 
@@ -50,6 +50,7 @@ _ENTRIES = [
     Entry("snac-44khz", "snac_codec", "SnacCodec"),
     Entry("mimi", "mimi_codec", "MimiCodec"),
     Entry("speechtokenizer", "speechtokenizer_codec", "SpeechTokenizerCodec"),
+    Entry("opus", "opus_codec", "OpusCodec"),
 ]
 REGISTRY: dict[str, Entry] = {e.name: e for e in _ENTRIES}
 CODEC_NAMES = tuple(REGISTRY)
@@ -76,9 +77,11 @@ def weights_table() -> list[WhereRow]:
     return [where(spec) for e in _ENTRIES if (spec := e.weights_spec()) is not None]
 
 
-def load_codec(name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> Codec:
-    """Build codec ``name`` on ``device``: weights from ``weights``, the cache, or a download."""
+def load_codec(name: str, device: torch.device, weights: str | Path | None = None,
+               progress: Progress | None = None) -> Codec | PacketCodec:
+    """Build codec ``name`` on ``device``: weights from ``weights``, the cache, or a download (a
+    :class:`PacketCodec` for a reference codec, whose info has ``tokens=False``)."""
     e = entry(name)
     cls = getattr(e._mod(), e.cls)
-    codec: Codec = cls(name, device, weights, progress)
+    codec: Codec | PacketCodec = cls(name, device, weights, progress)
     return codec
