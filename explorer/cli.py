@@ -497,11 +497,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.output import prepare_folder, write_bytes, write_text
     from explorer.services.report import comparison_png, html_report
 
+    specs = [check_spec(parse_spec(c)) for c in args.codec]  # a bad codec or setting is refused before any folder is made
     out = prepare_folder(args.output)
     bar = _Bar()
     clip = load_audio(args.input)
     _say_notes(clip.notes)
-    specs = [check_spec(parse_spec(c)) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"), _speech(args))
     bar.close()
