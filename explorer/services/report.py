@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from explorer.core.audio import Clip
 from explorer.core.metrics import fmt
@@ -155,6 +155,8 @@ def ladder_figure(title: str, ladder: list[dict[str, Any]], references: list[dic
                     ax.annotate(f"{codec} {row['kbps_setting']}", (row["kbps"], row[key]), textcoords="offset points",
                                 xytext=(0, 8), ha="center", fontsize=8)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 10: kbps as numbers, not powers
+        ax.margins(y=0.15)  # room above the top point for its label
         ax.set_xlabel("kbps (log scale)")
         ax.set_title(label, loc="left", fontsize=10)
     axes[0].legend(loc="lower right", fontsize=8)

@@ -345,9 +345,9 @@ class ExperimentsDock(QDockWidget):
         for values, colour in ((plotted(refs, "stoi"), STOI_COLOUR), (plotted(refs, "si_sdr_db", lo, hi), SDR_COLOUR)):
             self.plot.plot(x, values, pen=None, symbol=REFERENCE_SYMBOL, symbolSize=15, symbolBrush=colour,
                            symbolPen=pg.mkPen("w", width=1))
-        for xi, top, r in zip(x, np.fmax(plotted(refs, "stoi"), plotted(refs, "si_sdr_db", lo, hi)), refs):
-            label = pg.TextItem(f"{str(r['codec']).capitalize()} {r['kbps_setting']}", color="w", anchor=(0.5, 1.3))
-            label.setPos(float(xi), float(top) if np.isfinite(top) else 1.0)
+        for xi, low, r in zip(x, np.fmin(plotted(refs, "stoi"), plotted(refs, "si_sdr_db", lo, hi)), refs):
+            label = pg.TextItem(f"{str(r['codec']).capitalize()} {r['kbps_setting']}", color="w", anchor=(0.5, -0.3))
+            label.setPos(float(xi), float(low) if np.isfinite(low) else 0.0)  # under the lower star: STOI nears the top
             self.plot.addItem(label)
         return [float(v) for v in x]
 
