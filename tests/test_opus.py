@@ -333,3 +333,36 @@ def test_the_window_offers_opus_with_a_bitrate_box_and_says_it_has_no_tokens(qtb
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):  # and back to a token codec
         bar.choose("rvq-lab")
     assert not w.views.no_tokens.isVisible() and w.panel.table.isVisible() and visible("codebooks")
+
+
+def test_the_windows_live_mode_runs_opus_in_20_ms_packets(qtbot, tmp_path):
+    """Live mode in the window on the JACK dummy driver: Opus streams, the views say it has no tokens."""
+    import jackloop
+    from PySide6.QtCore import QSettings
+
+    from explorer.ui.window import MainWindow
+
+    if not jackloop.running():
+        pytest.skip("needs the JACK dummy driver (scripts/test.sh starts it)")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("live/folder", str(tmp_path / "takes"))
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.show()
+    try:
+        w.codec_bar.select("opus", kbps=12)
+        w.live_bar.record_box.setChecked(False)
+        w.live_bar.live_button.setChecked(True)
+        qtbot.waitUntil(lambda: w.live_bar.live is not None and w.live_bar.live.run_ is not None, timeout=60_000)
+        run = w.live_bar.live.run_
+        qtbot.waitUntil(lambda: run.stats.steps > 50, timeout=60_000)  # a second of 20 ms packets
+        assert run.live.block == 960 and run.kbps == 12
+        assert "opus on cpu: algorithmic latency 26 ms" in w.live_bar.label.text()
+        qtbot.waitUntil(lambda: "latency ~" in w.live_bar.label.text(), timeout=10_000)
+        assert w.live_views.no_tokens.isVisible() and "Opus has no tokens" in w.live_views.no_tokens.textItem.toPlainText()
+        assert w.panel.why_empty.isVisible()
+        w.panel.reset.click()  # nothing to edit: nothing breaks
+    finally:
+        w.live_bar.stop()
+        qtbot.waitUntil(lambda: w.live_bar.live is None, timeout=30_000)
+        w.close()
