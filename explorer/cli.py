@@ -497,8 +497,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.output import prepare_folder, write_bytes, write_text
     from explorer.services.report import comparison_png, html_report
 
-    specs = [check_spec(parse_spec(c)) for c in args.codec]  # a bad codec or setting is refused before any folder is made
-    out = prepare_folder(args.output)
+    out = prepare_folder(args.output)  # an output that cannot be written is refused first, before any codec is read
+    specs = [check_spec(parse_spec(c)) for c in args.codec]
     bar = _Bar()
     clip = load_audio(args.input)
     _say_notes(clip.notes)

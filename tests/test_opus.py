@@ -140,7 +140,7 @@ def test_bad_settings_are_one_line_errors_with_status_2(args, expect, tmp_path, 
     code, out, err = cli(*args)
     assert code == 2 and expect in err, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and "nan" not in err.lower()
-    assert not list(tmp_path.iterdir())  # refused before anything was written
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]  # refused before anything was written
 
 
 def test_roundtrip_json_reports_the_measured_bitrate_and_the_codecs_listing(tmp_path):
@@ -172,6 +172,7 @@ def test_compare_has_an_opus_row_in_the_table_csv_html_and_figure(loaded, speech
     results = compare([(loaded("rvq-lab"), 8), (opus, 12)], speech)
     row = results[1].row
     assert row.codec == "opus@12" and row.codebooks == 0 and row.tokens_per_second is None
+    assert results[1].reasons()["tokens_per_second"] == "Opus has no tokens: it codes the waveform in packets"  # the n/a's tooltip
     assert row.bitrate_kbps == pytest.approx(results[1].encoding.bitrate / 1000, abs=1e-3) and row.frame_rates_hz == "50"
     write_csv([r.row for r in results], tmp_path / "c.csv")
     lines = (tmp_path / "c.csv").read_text().splitlines()

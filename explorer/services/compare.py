@@ -55,6 +55,8 @@ class Compared:
         """Why each metric column of :attr:`row` that is None does not apply, by column key."""
         columns = {"si_sdr_db": self.quality.reason("si_sdr"), "mel_distance": self.quality.reason("mel_distance"),
                    "stoi": self.quality.reason("stoi"), **{k: self.slow.reason(k) for k in ("pesq", "pesq_nb", "visqol")}}
+        if self.row.tokens_per_second is None:
+            columns["tokens_per_second"] = f"{self.encoding.info.spoken} has no tokens: it codes the waveform in packets"
         return {column: why for column, why in columns.items() if why}
 
     def note_lines(self) -> list[str]:
