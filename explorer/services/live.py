@@ -223,12 +223,11 @@ class PacketLive:
     """A packet codec (Opus) through one encoder and one decoder kept open: a packet per frame.
 
     The decoder trims the encoder's look-ahead from its first packet, so the decoded stream would
-    start that many samples short; :attr:`delay` puts them back as silence at the start, and every
-    step then gives exactly one frame of audio, the input's frame ``lookahead`` samples earlier.
+    start that many samples short; the output starts with that many samples of silence instead, and
+    every step then gives exactly one frame of audio: the input's, ``lookahead`` samples later.
     """
 
     def __init__(self, engine: Engine, codec: PacketCodec, kbps: int, edits: Edits | None = None) -> None:
-        self.engine = engine
         self.encoder = codec.encoder(kbps)
         self.decoder = codec.decoder(self.encoder.header)
         self.n = 0
