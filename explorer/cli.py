@@ -56,6 +56,8 @@ _count = _ranged(int, 1, math.inf, "a whole number of 1 or more")
 _seed = _ranged(int, 0, MAX_SEED, f"a whole number from 0 to {MAX_SEED}")
 _seconds = _ranged(float, 0.0, math.inf, "a time in seconds, 0 or more")
 _positive_seconds = _ranged(float, 0.001, math.inf, "a time in seconds above 0")
+_kbps = _ranged(int, -math.inf, math.inf, "a bitrate in whole kbps, like 12")
+"""Any whole number: the codec says which it takes (:meth:`CodecInfo.kbps_setting`), in its own words."""
 
 
 def _add_edit_flags(p: argparse.ArgumentParser) -> None:
@@ -80,6 +82,11 @@ def _add_codec_flags(p: argparse.ArgumentParser, with_codec: bool = True) -> Non
 
 
 AUDIO_OUTPUT_HELP = "audio file to write: .wav (24-bit PCM, or 32-bit float with --float), .flac, .ogg, .aiff or .mp3"
+
+
+def _add_kbps_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kbps", type=_kbps, default=None,
+                   help="Opus only: its bitrate setting in kbps (6 to 256, default 20); token codecs set theirs with codebooks")
 
 
 def _add_float_flag(p: argparse.ArgumentParser) -> None:
@@ -132,6 +139,7 @@ def _add_file_commands(sub: Any) -> None:
     p.add_argument("input")
     _add_codec_flags(p)
     p.add_argument("-n", "--codebooks", type=_count, default=None, help="number of codebooks (the bandwidth)")
+    _add_kbps_flag(p)
     _add_edit_flags(p)
     p.add_argument("-o", "--output", default=None, help=AUDIO_OUTPUT_HELP)
     _add_float_flag(p)
@@ -162,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("live", help="encode and decode the microphone live; monitor and record the take")
     _add_codec_flags(p)
+    _add_kbps_flag(p)
     _add_edit_flags(p)
     p.add_argument("--seconds", type=_positive_seconds, default=None, help="stop after this long (default: Ctrl+C)")
     p.add_argument("--record", default=None, metavar="DIR", help="write input.wav, reconstruction.wav and tokens.npz here")
@@ -177,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="several codecs on one clip: table (CSV), picture (PNG) and an HTML report")
     p.add_argument("input")
     p.add_argument("-c", "--codec", action="append", required=True, metavar="NAME[@N]",
-                   help="a codec, optionally with N codebooks (repeat: -c rvq-lab@8 -c mimi)")
+                   help="a codec, optionally with N codebooks, or Opus at N kbps (repeat: -c rvq-lab@8 -c mimi -c opus@12)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="folder for comparison.csv/.png, report.html and the WAVs")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     _add_float_flag(p)
@@ -273,6 +282,18 @@ def _check_audio_output(args: argparse.Namespace) -> None:
         output_format(args.output, _subtype(args))
 
 
+def _check_settings(args: argparse.Namespace, edits: bool = True) -> None:
+    """Refuse, before any load, a setting the codec does not have: ``--kbps`` for a token codec,
+    codebooks or (for a command with ``edits``) edits for Opus, a bitrate outside Opus's range."""
+    from explorer.codecs.registry import entry
+    from explorer.services.engine import refuse_edits
+
+    info = entry(args.codec).info()
+    info.kbps_setting(getattr(args, "kbps", None), getattr(args, "codebooks", None))
+    if edits:
+        refuse_edits(info, _edits(args))
+
+
 def _engine(name: str, args: argparse.Namespace, bar: _Bar, live: bool = False) -> Any:
     """Load codec ``name`` as the flags say; for ``live``, one that can stream (else the refusal, before any load)."""
     from explorer.services.live import open_live
@@ -290,15 +311,17 @@ def cmd_codecs(args: argparse.Namespace) -> int:
         rows.append({
             "name": name,
             "family": info.family,
+            "tokens": info.tokens,
             "sample_rate": info.sample_rate,
             "channels": info.channels,
-            "frame_rates": info.frame_rates(info.max_codebooks),
+            "frame_rates": info.frame_rates(info.max_codebooks) if info.tokens else [info.latent_frame_rate],
             "codebooks_max": info.max_codebooks,
             "codebooks_default": info.default_codebooks,
             "codebook_choices": list(info.codebook_choices),
             "codebook_size": info.codebook_size,
-            "kbps_default": round(info.bitrate() / 1000, 3),
-            "kbps_max": round(info.bitrate(info.max_codebooks) / 1000, 3),
+            "kbps_default": round(info.bitrate() / 1000, 3) if info.tokens else info.default_kbps,
+            "kbps_max": round(info.bitrate(info.max_codebooks) / 1000, 3) if info.tokens else info.kbps_range[1],
+            "kbps_choices": list(info.kbps_choices),
             "semantic_codebooks": list(info.semantic_codebooks),
             "weights_local": weights_available(name),
             "licence": info.licence,
@@ -310,17 +333,22 @@ def cmd_codecs(args: argparse.Namespace) -> int:
     width = max(len(r["name"]) for r in rows)
     print(f"{'codec':<{width}} {'rate':>6} {'ch':>2} {'frame rate (Hz)':<24} {'codebooks':>11} {'size':>5} {'kbps':>11}  {'weights':<8}  licence")
     for r in rows:
-        rates = "/".join(f"{v:.4g}" for v in r["frame_rates"])
-        cbs = f"{r['codebooks_default']} of {r['codebooks_max']}"
+        rates = "/".join(f"{v:.4g}" for v in r["frame_rates"]) + ("" if r["tokens"] else " (packets)")
+        cbs = f"{r['codebooks_default']} of {r['codebooks_max']}" if r["tokens"] else "none"
         kbps = f"{r['kbps_default']:.3g}" + (f" of {r['kbps_max']:.3g}" if r["kbps_max"] != r["kbps_default"] else "")
-        local = "built in" if r["family"] == "rvq-lab" else ("local" if r["weights_local"] else "download")
-        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {r['codebook_size']:>5} {kbps:>11}  {local:<8}  {r['licence'] or 'not stated'}")
+        local = ("built in" if r["family"] == "rvq-lab" else "none needed: reference codec, no tokens" if not r["tokens"]
+                 else "local" if r["weights_local"] else "download")
+        size = r["codebook_size"] if r["tokens"] else "–"
+        print(f"{r['name']:<{width}} {r['sample_rate']:>6} {r['channels']:>2} {rates:<24} {cbs:>11} {size:>5} {kbps:>11}  {local:<8}  {r['licence'] or 'not stated'}")
     print("\nCodebook 0 is semantic in Mimi (WavLM-distilled) and SpeechTokenizer (HuBERT-distilled); "
-          "SNAC's codebooks run at their own frame rates.")
+          "SNAC's codebooks run at their own frame rates. Opus is the reference: it codes the waveform in "
+          "20 ms packets (no tokens) at a bitrate you set with --kbps.")
     return 0
 
 
 def cmd_encode(args: argparse.Namespace) -> int:
+    from explorer.codecs.registry import entry
+    from explorer.services.engine import refuse_token_file
     from explorer.core.audio import load_audio
     from explorer.core.tokens import save_tokens
 
@@ -329,6 +357,8 @@ def cmd_encode(args: argparse.Namespace) -> int:
     check_output(args.output, _inputs(args))
     if not str(args.output).lower().endswith(".npz"):
         raise ExplorerError(f"Token files end in .npz; name the output like tokens.npz, not '{args.output}'.")
+    _check_settings(args, edits=False)
+    refuse_token_file(entry(args.codec).info())
     bar = _Bar()
     clip = load_audio(args.input)
     engine = _engine(args.codec, args, bar)
@@ -371,11 +401,12 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     from explorer.core.provenance import write_sidecar
 
     _check_audio_output(args)
+    _check_settings(args)
     bar = _Bar()
     clip = load_audio(args.input)
     engine = _engine(args.codec, args, bar)
     t0 = time.perf_counter()
-    enc = engine.encode(clip, args.codebooks, bar)
+    enc = engine.encode(clip, args.codebooks, bar, args.kbps)
     t1 = time.perf_counter()
     edits = _edits(args)
     out = engine.decode(enc, edits, bar)
@@ -388,7 +419,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         write_sidecar(args.output, record, _inputs(args))
     q = reconstruction_quality(clip, out)
     slow = slow_quality(clip, out, _speech(args), q.delay_samples)
-    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
+    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration) if engine.info.tokens else []
     result = {
         "codec": engine.info.name,
         "device": str(engine.codec.device),
@@ -396,6 +427,8 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
         "converted": list(dict.fromkeys(clip.notes + enc.notes)),
         "codebooks": enc.n_codebooks,
         "bitrate_bps": round(enc.bitrate, 1),
+        "kbps_setting": enc.packets.kbps if enc.packets else None,
+        "packets": len(enc.packets.data) if enc.packets else None,
         "edits": edits.to_dict(),
         "metrics": {**q.to_dict(), **slow.to_dict()},
         "encode_seconds": round(t1 - t0, 3),
@@ -409,8 +442,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(finite(result), indent=2, allow_nan=False))
         return 0
-    print(f"{engine.info.name}: {enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps, "
-          f"encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
+    print(f"{engine.info.name}: {_setting_text(enc)}, encode {t1 - t0:.2f} s, decode {t2 - t1:.2f} s for {clip.duration:.2f} s of audio")
     print(f"SI-SDR {fmt(q.si_sdr, '6.2f', ' dB')}   mel distance {fmt(q.mel_distance, '.3f')}   STOI {fmt(q.stoi, '.3f')}   "
           f"delay {q.delay_samples} samples")
     print(f"PESQ {fmt(slow.pesq, '.2f')} wide band, {fmt(slow.pesq_nb, '.2f')} narrow band   "
@@ -449,6 +481,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setting_text(enc: Any) -> str:
+    """``8 codebooks, 6.00 kbps``, or Opus's ``20 kbps setting, 20.89 kbps measured from 320 packets of 20 ms``."""
+    from explorer.services.engine import packet_ms
+
+    if enc.packets is None:
+        return f"{enc.n_codebooks} codebooks, {enc.bitrate / 1000:.2f} kbps"
+    return (f"{enc.packets.kbps} kbps setting, {enc.bitrate / 1000:.2f} kbps measured from {len(enc.packets.data)} "
+            f"packets of {packet_ms(enc.info)} ms")
+
+
 def finite(value: Any) -> Any:
     """``value`` with every non-finite float replaced by None (strict JSON has no NaN or Infinity)."""
     if isinstance(value, float) and not math.isfinite(value):
@@ -468,10 +510,11 @@ def _say_notes(notes: tuple[str, ...]) -> None:
 def cmd_live(args: argparse.Namespace) -> int:
     from explorer.services.live_run import FEEDBACK_WARNING, LiveRun, live_status
 
+    _check_settings(args)
     bar = _Bar()
     engine = _engine(args.codec, args, bar, live=True)
     run = LiveRun(engine, Path(args.record) if args.record else None, args.monitor, _edits(args),
-                  args.input_device, args.output_device)
+                  args.input_device, args.output_device, kbps=args.kbps)
     run.start()
     info = engine.info
     print(f"live: {info.name} on {engine.codec.device}, algorithmic latency {1000 * run.live.latency / info.sample_rate:.0f} ms, "
@@ -493,7 +536,8 @@ def cmd_live(args: argparse.Namespace) -> int:
     finally:
         folder = run.stop()
     if folder:
-        print(f"recorded {folder}/input.wav, reconstruction.wav, tokens.npz ({run.stats.seconds:.1f} s)")
+        tokens = ", tokens.npz" if info.tokens else f" (no tokens.npz: {info.spoken} has no tokens)"
+        print(f"recorded {folder}/input.wav, reconstruction.wav{tokens} ({run.stats.seconds:.1f} s)")
     if run.device_lost:
         # PortAudio's teardown at exit can block forever on a vanished JACK server: leave without it
         sys.stdout.flush()
@@ -504,18 +548,18 @@ def cmd_live(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio, save_audio
-    from explorer.services.compare import compare, comparison_provenance, parse_spec, write_csv
+    from explorer.services.compare import check_spec, compare, comparison_provenance, parse_spec, write_csv
     from explorer.core.metrics import fmt
     from explorer.core.output import prepare_folder, write_bytes, write_text
     from explorer.core.edits import Edits
     from explorer.core.provenance import write_sidecar
     from explorer.services.report import comparison_png, html_report
 
-    out = prepare_folder(args.output)
+    out = prepare_folder(args.output)  # an output that cannot be written is refused first, before any codec is read
+    specs = [check_spec(parse_spec(c)) for c in args.codec]
     bar = _Bar()
     clip = load_audio(args.input)
     _say_notes(clip.notes)
-    specs = [parse_spec(c) for c in args.codec]
     engines = [(_engine(name, args, bar), n) for name, n in specs]
     results = compare(engines, clip, lambda i, total, name: bar.step(i / total, f"Comparing ({name})"), _speech(args))
     bar.close()
@@ -535,7 +579,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     print(f"{'codec':<18} {'kbps':>7} {'tok/s':>7} {'SI-SDR':>7} {'STOI':>6} {'mel':>6} {'PESQ':>5} {'PESQnb':>6} "
           f"{'ViSQOL':>6} {'enc s':>6} {'dec s':>6}")
     for row in rows:
-        print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {row.tokens_per_second:>7.1f} {fmt(row.si_sdr_db, '.2f'):>7} "
+        print(f"{row.codec:<18} {row.bitrate_kbps:>7.2f} {fmt(row.tokens_per_second, '.1f'):>7} {fmt(row.si_sdr_db, '.2f'):>7} "
               f"{fmt(row.stoi, '.3f'):>6} {fmt(row.mel_distance, '.3f'):>6} {fmt(row.pesq, '.2f'):>5} {fmt(row.pesq_nb, '.2f'):>6} "
               f"{fmt(row.visqol, '.2f'):>6} {row.encode_seconds:>6.2f} {row.decode_seconds:>6.2f}")
     for r in results:

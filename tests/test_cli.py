@@ -32,7 +32,7 @@ def test_codecs_table_and_json(loaded):
     loaded("mimi")
     rows = {r["name"]: r for r in json.loads(run("codecs", "--json").stdout)}
     assert list(rows) == ["rvq-lab", "encodec-24khz", "encodec-48khz", "dac-44khz", "dac-24khz", "dac-16khz",
-                          "snac-24khz", "snac-32khz", "snac-44khz", "mimi", "speechtokenizer"]
+                          "snac-24khz", "snac-32khz", "snac-44khz", "mimi", "speechtokenizer", "opus"]
     assert rows["mimi"]["semantic_codebooks"] == [0] and rows["mimi"]["weights_local"] is True
     assert rows["snac-24khz"]["frame_rates"] == pytest.approx([46.875, 23.4375, 11.71875])
     assert rows["encodec-48khz"]["channels"] == 2 and rows["dac-24khz"]["codebooks_max"] == 32

@@ -143,7 +143,8 @@ def test_cli_compare_and_experiment(tmp_path, speech):
     p = subprocess.run([sys.executable, "-m", "explorer", "experiment", "ladder", str(wav), "-o", str(tmp_path / "ladder")],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
-    assert "Bitrate ladder" in p.stdout and len(list((tmp_path / "ladder").glob("*.wav"))) == 6
+    assert "Bitrate ladder" in p.stdout and len(list((tmp_path / "ladder").glob("*.wav"))) == 6 + 3  # and Opus at 6, 12, 20 kbps
+    assert (tmp_path / "ladder" / "ladder.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     p = subprocess.run([sys.executable, "-m", "explorer", "experiment", "exercise-easy", str(wav), "-o", str(tmp_path / "easy")],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr

@@ -136,7 +136,13 @@ def test_ladder_plot_ticks_at_measured_bitrates_without_overlap_or_a_legend(dock
 
     dock.start("ladder")
     item = dock.plot.getPlotItem()
-    assert item.legend is None and len(item.listDataItems()) == 2
+    assert item.legend is None and len(item.listDataItems()) == 2 + 2  # the ladder's two lines, Opus's two sets of stars
+    stars = [d for d in item.listDataItems() if d.opts["symbol"] == "star"]
+    assert len(stars) == 2 and all(d.opts["pen"] is None for d in stars)  # points apart, never joined to the line
+    import pyqtgraph as pg
+
+    labels = [i.textItem.toPlainText() for i in item.items if isinstance(i, pg.TextItem)]
+    assert labels == ["Opus 6", "Opus 12", "Opus 20"]
     assert item.getAxis("left").labelText == "STOI" and item.getAxis("right").labelText == "SI-SDR (dB)"
     ticks = tick_labels(dock, "bottom")
     assert [label for _, label in ticks] == [f"{r['kbps']:.3g}" for r in dock.experiment.table]

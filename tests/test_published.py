@@ -64,7 +64,8 @@ def as_published(value: float, figure: str) -> bool:
 
 
 def test_every_pretrained_codec_has_its_published_figures():
-    assert set(PUBLISHED) == set(CODEC_NAMES) - {"rvq-lab"}
+    """Opus is left out: it has no codebooks or frame rates to publish (tests/test_opus.py checks its bitrates)."""
+    assert set(PUBLISHED) == set(CODEC_NAMES) - {"rvq-lab", "opus"}
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -137,7 +138,7 @@ def reported(codec: Any) -> dict[str, Any]:
                 sizes={tables.envelope.shape[0]}, strides=())
 
 
-@pytest.mark.parametrize("name", CODEC_NAMES)
+@pytest.mark.parametrize("name", [n for n in CODEC_NAMES if n != "opus"])  # Opus builds no model: no codebooks to report
 def test_info_is_what_the_built_model_reports(loaded, name):
     """The info the registry gives without building a model is what the loaded model (random weights in the
     release's format, through the app's own loader) reports, and what its encoder does."""

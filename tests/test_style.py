@@ -14,7 +14,7 @@ def test_the_core_imports_without_qt():
     code = (
         "import sys; sys.modules['PySide6'] = None; sys.modules['pyqtgraph'] = None\n"
         "import explorer.cli, explorer.services.engine, explorer.core.metrics, explorer.codecs.registry\n"
-        "from explorer.codecs import rvqlab, encodec_codec, dac_codec, snac_codec, mimi_codec, speechtokenizer_codec\n"
+        "from explorer.codecs import rvqlab, encodec_codec, dac_codec, snac_codec, mimi_codec, speechtokenizer_codec, opus_codec\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -250,12 +250,12 @@ def test_experiments_panel_runs_the_ladder_and_plays_its_steps(qtbot, window, sp
     panel.show()
     panel.start("ladder")
     qtbot.waitUntil(lambda: panel.experiment is not None, timeout=120_000)
-    assert panel.steps.count() == 6 and "Bitrate ladder" in panel.narration.toPlainText()
-    assert panel.plot.isVisible() and len(panel.plot.getPlotItem().listDataItems()) == 2
+    assert panel.steps.count() == 6 + 3 and "Bitrate ladder" in panel.narration.toPlainText()  # and Opus's three
+    assert panel.plot.isVisible() and len(panel.plot.getPlotItem().listDataItems()) == 2 + 2  # and Opus's stars
     panel.play_step(2)
     assert w.transport.foreign_audio and w.player.playing
     panel.play_in_turn()
-    assert panel.steps.currentRow() == 0 and len(panel.turn) == 5
+    assert panel.steps.currentRow() == 0 and len(panel.turn) == 8
     qtbot.waitUntil(lambda: panel.steps.currentRow() == 1, timeout=20_000)  # the next step after the first
     panel.start("exercise-easy")  # the exercise plots error against bitrate: the toy quantizer beside rvq-lab
     qtbot.waitUntil(lambda: panel.experiment is not None and panel.experiment.name == "exercise-easy", timeout=120_000)

@@ -8,15 +8,24 @@ really adds, rather than by writing a fake code, and what makes an edit cost one
 Frames: every contribution is returned at the *latent* frame rate (``hop_length`` samples per
 frame). A codebook whose codes are coarser (SNAC's scales) states its ``stride``: how many latent
 frames one of its codes covers.
+
+A *reference* codec (Opus) has none of this: it codes the waveform itself in packets, with no
+codebooks, no latent and so nothing to edit. It implements :class:`PacketCodec` instead of
+:class:`Codec`, and its :class:`CodecInfo` says so (``tokens=False``, ``max_codebooks=0``), so the
+engine, the views and the command line branch on a stated fact, never on a probe.
 """
 
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
+
+from explorer.core.errors import CodecError
+from explorer.core.types import FloatArray
 
 
 @dataclass(frozen=True)
@@ -66,11 +75,46 @@ class CodecInfo:
     licence: str = ""
     """The licence its weights are published under, as their publisher states it (and the code's where it
     differs); empty: not stated. The codec picker and ``codec-explorer codecs`` show it."""
+    tokens: bool = True
+    """The codec codes audio as integer tokens in codebooks (every neural codec here). False for a
+    reference codec that codes the waveform in packets (Opus): it has no codebooks (``max_codebooks``
+    is 0), no token grid and no edits, its bitrate is a setting in kbps (:attr:`kbps_choices`) rather
+    than a codebook count, and its measured bitrate comes from the packets' sizes."""
+    kbps_choices: tuple[int, ...] = ()
+    """The bitrate settings a packet codec offers in the codec box, in kbps; empty for token codecs."""
+    default_kbps: int = 0
+    """The bitrate a packet codec encodes at when none is asked for (0 for token codecs)."""
+    kbps_range: tuple[int, int] = (0, 0)
+    """The lowest and highest bitrate setting a packet codec accepts, in kbps."""
 
     @property
     def spoken(self) -> str:
         """How a sentence names this codec: its family's :attr:`label`, or else its name."""
         return self.label or self.name
+
+    def kbps_setting(self, kbps: int | None, codebooks: int | None = None) -> int:
+        """The bitrate setting to encode at: ``kbps``, or the default when None (0 for a token codec).
+
+        Raises
+        ------
+        CodecError
+            One sentence, when ``kbps`` is given to a token codec (its bitrate is its codebook count),
+            ``codebooks`` to a packet codec (it has none), or ``kbps`` lies outside :attr:`kbps_range`.
+        """
+        if self.tokens:
+            if kbps is not None:
+                raise CodecError(f"--kbps sets Opus's bitrate; {self.spoken} is a token codec whose bitrate is its "
+                                 "codebook count: choose that with -n/--codebooks (or NAME@N in compare).")
+            return 0
+        if codebooks is not None:
+            raise CodecError(f"{self.spoken} has no codebooks; set its bitrate in kbps instead "
+                             f"(--kbps, or {self.name}@KBPS in compare).")
+        if kbps is None:
+            return self.default_kbps
+        lo, hi = self.kbps_range
+        if not lo <= kbps <= hi:
+            raise CodecError(f"{self.spoken} encodes at {lo} to {hi} kbps; {kbps} kbps was asked for.")
+        return kbps
 
     @property
     def latent_frame_rate(self) -> float:
@@ -160,3 +204,66 @@ class Codec(Protocol):
         whatever :meth:`encode` put in its side information.
         """
         ...
+
+
+@dataclass(frozen=True)
+class Packets:
+    """A packet codec's bitstream of one clip: its packets in order and the header that decodes them."""
+
+    data: tuple[bytes, ...]
+    header: bytes
+    """What the decoder needs before the first packet (Opus: its identification header, with the pre-skip)."""
+    kbps: int
+    """The bitrate setting they were encoded at (what they measure is :attr:`bits` over the duration)."""
+
+    @property
+    def bits(self) -> int:
+        """Every bit of every packet: what a measured bitrate counts."""
+        return 8 * sum(len(p) for p in self.data)
+
+
+class PacketEncoder(ABC):
+    """An encoder kept open across calls: audio in, packets out, one per :attr:`frame` samples."""
+
+    frame: int
+    """Samples per packet, at the codec's rate."""
+    lookahead: int
+    """Samples the decoded stream lags its input by before the decoder's own trimming (Opus's pre-skip):
+    the look-ahead part of the algorithmic latency."""
+    header: bytes
+
+    @abstractmethod
+    def encode(self, audio: FloatArray) -> list[bytes]:
+        """Encode ``[channels, k * frame]`` samples: ``k`` packets (fewer while the encoder fills)."""
+
+    @abstractmethod
+    def flush(self) -> list[bytes]:
+        """The packets still held (the look-ahead's); the encoder is finished afterwards."""
+
+
+class PacketDecoder(ABC):
+    """A decoder kept open across packets; its output is aligned with the encoder's input."""
+
+    @abstractmethod
+    def decode(self, packet: bytes) -> FloatArray:
+        """Decode one packet to ``[channels, n]`` samples (the first is shorter by the look-ahead)."""
+
+
+class PacketCodec(ABC):
+    """A reference codec that codes the waveform in packets (Opus); its :attr:`info` has ``tokens=False``.
+
+    An ABC rather than a Protocol: the engine tells it from a :class:`Codec` by ``isinstance``, a
+    nominal fact, and the two must agree with ``info.tokens`` (the tests check that they do).
+    """
+
+    info: CodecInfo
+    device: torch.device
+    weights_id: dict[str, str]
+
+    @abstractmethod
+    def encoder(self, kbps: int) -> PacketEncoder:
+        """A fresh encoder at ``kbps`` (checked against ``info.kbps_range`` by the caller)."""
+
+    @abstractmethod
+    def decoder(self, header: bytes) -> PacketDecoder:
+        """A fresh decoder for packets made by an encoder with this ``header``."""

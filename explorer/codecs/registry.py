@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from explorer.codecs.base import Codec, CodecInfo
+from explorer.codecs.base import Codec, CodecInfo, PacketCodec
 from explorer.codecs.weights import Progress, WeightsSpec, WhereRow, locate, where
 from explorer.core.errors import CodecError
 
@@ -50,12 +50,14 @@ _ENTRIES = [
     Entry("snac-44khz", "snac_codec", "SnacCodec"),
     Entry("mimi", "mimi_codec", "MimiCodec"),
     Entry("speechtokenizer", "speechtokenizer_codec", "SpeechTokenizerCodec"),
+    Entry("opus", "opus_codec", "OpusCodec"),
 ]
 REGISTRY: dict[str, Entry] = {e.name: e for e in _ENTRIES}
 CODEC_NAMES = tuple(REGISTRY)
 PACKAGES = {"encodec": "encodec", "dac": "descript-audio-codec", "snac": "snac", "mimi": "moshi",
-            "speechtokenizer": "speechtokenizer"}
-"""The distribution whose model code each codec family runs (rvq-lab is built in): provenance names its version."""
+            "speechtokenizer": "speechtokenizer", "opus": "av"}
+"""The distribution whose model code each codec family runs (rvq-lab is built in; Opus runs PyAV's libopus):
+provenance names its version."""
 
 
 def entry(name: str) -> Entry:
@@ -79,9 +81,11 @@ def weights_table() -> list[WhereRow]:
     return [where(spec) for e in _ENTRIES if (spec := e.weights_spec()) is not None]
 
 
-def load_codec(name: str, device: torch.device, weights: str | Path | None = None, progress: Progress | None = None) -> Codec:
-    """Build codec ``name`` on ``device``: weights from ``weights``, the cache, or a download."""
+def load_codec(name: str, device: torch.device, weights: str | Path | None = None,
+               progress: Progress | None = None) -> Codec | PacketCodec:
+    """Build codec ``name`` on ``device``: weights from ``weights``, the cache, or a download (a
+    :class:`PacketCodec` for a reference codec, whose info has ``tokens=False``)."""
     e = entry(name)
     cls = getattr(e._mod(), e.cls)
-    codec: Codec = cls(name, device, weights, progress)
+    codec: Codec | PacketCodec = cls(name, device, weights, progress)
     return codec

@@ -1,4 +1,9 @@
-"""Several codecs on one clip: measured facts side by side (Qt-free; the CLI, window and tests share it)."""
+"""Several codecs on one clip: measured facts side by side (Qt-free; the CLI, window and tests share it).
+
+A codec is named ``NAME`` or ``NAME@N``: N codebooks for a token codec, N kbps for Opus (a packet
+codec has no codebooks; its bitrate is its setting). Every bitrate in a row is measured, Opus's from
+its packets' sizes; a token count that does not apply (Opus has no tokens) is n/a, never 0.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Callable, Iterable, Mapping
 
 from explorer.codecs.base import CodecInfo
+from explorer.codecs.registry import entry
 from explorer.core.output import write_table
 from explorer.core.audio import Clip
 from explorer.core.edits import Edits
@@ -26,7 +32,8 @@ class CompareRow:
     sample_rate: int
     frame_rates_hz: str
     codebooks: int
-    tokens_per_second: float
+    tokens_per_second: float | None
+    """None for a codec without tokens (Opus)."""
     bitrate_kbps: float
     si_sdr_db: float | None
     mel_distance: float | None
@@ -50,6 +57,8 @@ class Compared:
         """Why each metric column of :attr:`row` that is None does not apply, by column key."""
         columns = {"si_sdr_db": self.quality.reason("si_sdr"), "mel_distance": self.quality.reason("mel_distance"),
                    "stoi": self.quality.reason("stoi"), **{k: self.slow.reason(k) for k in ("pesq", "pesq_nb", "visqol")}}
+        if self.row.tokens_per_second is None:
+            columns["tokens_per_second"] = f"{self.encoding.info.spoken} has no tokens: it codes the waveform in packets"
         return {column: why for column, why in columns.items() if why}
 
     def note_lines(self) -> list[str]:
@@ -77,8 +86,10 @@ def column_label(key: str) -> str:
 
 
 def frame_rates_text(info: CodecInfo, n_codebooks: int) -> str:
-    """``75``, ``12.5`` or SNAC 24 kHz's ``46.88/23.44/11.72``: the first ``n_codebooks``' frame rates in Hz."""
-    return "/".join(f"{round(r, 2):g}" for r in info.frame_rates(n_codebooks))
+    """``75``, ``12.5`` or SNAC 24 kHz's ``46.88/23.44/11.72``: the first ``n_codebooks``' frame rates in Hz
+    (a packet codec's packets per second: Opus's ``50``)."""
+    rates = info.frame_rates(n_codebooks) if info.tokens else [info.latent_frame_rate]
+    return "/".join(f"{round(r, 2):g}" for r in rates)
 
 
 def tokens_per_second(enc: Encoding) -> float:
@@ -87,14 +98,24 @@ def tokens_per_second(enc: Encoding) -> float:
 
 
 def parse_spec(text: str) -> tuple[str, int | None]:
-    """``NAME`` or ``NAME@CODEBOOKS`` (``rvq-lab@8``) as (name, codebooks or None)."""
+    """``NAME`` or ``NAME@N`` (``rvq-lab@8``, ``opus@12``) as (name, N or None): N is codebooks, or Opus's kbps."""
     from explorer.core.errors import ExplorerError
 
     name, _, n = text.partition("@")
     try:
         return name, int(n) if n else None
     except ValueError:
-        raise ExplorerError(f"'{text}': write a codec as NAME or NAME@CODEBOOKS, e.g. rvq-lab@8.") from None
+        raise ExplorerError(f"'{text}': write a codec as NAME or NAME@N (codebooks, or kbps for Opus), "
+                            "e.g. rvq-lab@8 or opus@12.") from None
+
+
+def check_spec(spec: tuple[str, int | None]) -> tuple[str, int | None]:
+    """``spec`` if its codec exists and, for Opus, its kbps is in range: refused before any codec loads."""
+    name, n = spec
+    info = entry(name).info()
+    if not info.tokens:
+        info.kbps_setting(n)
+    return spec
 
 
 SCORING_SHARE = 0.2
@@ -103,13 +124,16 @@ SCORING_SHARE = 0.2
 
 def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, speech: bool | None = None,
                 progress: Progress | None = None) -> Compared:
-    """Encode and decode ``clip`` with ``engine`` and measure everything (``speech``: see :func:`slow_quality`).
+    """Encode and decode ``clip`` with ``engine`` and measure everything (``speech``: see :func:`slow_quality`);
+    ``n_codebooks`` is the kbps setting for a packet codec (Opus).
 
     ``progress`` hears of the encode, the decode and the measuring in turn; its answering False cancels.
     """
     coded = (1 - SCORING_SHARE) / 2
     t = time.perf_counter()
-    enc = engine.encode(clip, n_codebooks, within(progress, 0.0, coded))
+    tokens = engine.info.tokens
+    enc = engine.encode(clip, n_codebooks if tokens else None, within(progress, 0.0, coded),
+                        kbps=None if tokens else n_codebooks)
     t_enc = time.perf_counter() - t
     t = time.perf_counter()
     out = engine.decode(enc, progress=within(progress, coded, 2 * coded))
@@ -122,7 +146,7 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, spee
         sample_rate=engine.info.sample_rate,
         frame_rates_hz=frame_rates_text(engine.info, enc.n_codebooks),
         codebooks=enc.n_codebooks,
-        tokens_per_second=round(tokens_per_second(enc), 2),
+        tokens_per_second=round(tokens_per_second(enc), 2) if tokens else None,
         bitrate_kbps=round(enc.bitrate / 1000, 3),
         si_sdr_db=rounded(q.si_sdr, 2),
         mel_distance=rounded(q.mel_distance, 4),

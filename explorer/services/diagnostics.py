@@ -10,7 +10,8 @@ from explorer.core.provenance import package_version
 
 PACKAGES = ("torch", "torchaudio", "numpy", "encodec", "moshi", "snac", "descript-audio-codec",
             "descript-audiotools", "speechtokenizer", "PySide6-Essentials", "pyqtgraph", "sounddevice", "soundfile",
-            "pystoi", "pesq", "visqol-python")
+            "pystoi", "pesq", "visqol-python", "av")
+"""``av`` is PyAV, whose wheels carry the libopus that the Opus reference codec runs."""
 
 
 def package_versions() -> dict[str, str]:
@@ -22,7 +23,7 @@ def report(device: str = "auto") -> str:
     import torch
 
     from explorer.audio_io.streams import audio_devices
-    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, weights_available, weights_table
+    from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available, weights_table
     from explorer.core.device import describe_device, resolve_device
     from explorer.core.resources import resources_dir
 
@@ -44,7 +45,8 @@ def report(device: str = "auto") -> str:
               "weights are looked for in (the same table as Help > About and the guide):"]
     lines += [f"  {row.codec}: {', '.join(row.files)} in {' then '.join(row.folders)}" for row in weights_table()]
     lines += ["weights on this computer: " + ", ".join(
-                  f"{n} {'built in' if n == DEFAULT_CODEC else ('yes' if weights_available(n) else 'no')}" for n in CODEC_NAMES),
+                  f"{n} {'built in' if n == DEFAULT_CODEC else 'none needed' if entry(n).weights_spec() is None else ('yes' if weights_available(n) else 'no')}"
+                  for n in CODEC_NAMES),
               f"bundled resources: {resources_dir()}"]
     return "\n".join(lines)
 

@@ -12,6 +12,11 @@ Flow of one round trip::
 
 Every decode runs with torch's RNG seeded to the edit's seed (and the caller's RNG state restored
 afterwards), so SNAC's noise injection makes the same sound every time.
+
+A reference codec (Opus, a :class:`PacketCodec`) takes a shorter path: the converted clip goes
+through one encoder kept open, frame by frame, and its packets through one decoder; the encoding
+holds the packets instead of codes, and its bitrate is measured from their sizes. It has no
+codebooks, so an edit of one is refused in one sentence (:func:`refuse_edits`).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 import torch
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
-from explorer.codecs.base import Codec, CodecInfo
+from explorer.codecs.base import Codec, CodecInfo, PacketCodec, Packets
 from explorer.codecs.registry import PACKAGES
 from explorer.core.audio import Clip, ConvertedStream, fit_length, resample
 from explorer.core.device import describe_device
@@ -46,6 +51,10 @@ MIN_CHUNK_SECONDS = 1.0
 CONTRIBUTION_BUDGET = 256 << 20
 CROSSFADE_SECONDS = 0.01
 SPAN_CONTEXT = 0.5
+PACKET_BLOCK_SECONDS = 10.0
+"""A packet codec is fed this much converted audio at a time (a long clip is never converted whole)."""
+PACKET_PROGRESS_EVERY = 500
+"""Packets decoded between progress reports (10 s of Opus)."""
 
 
 @dataclass
@@ -65,6 +74,8 @@ class Encoding:
     """The loaded codec that encoded or read the codes (:meth:`Engine.describe`), for provenance."""
     cache: Any = field(default=None, repr=False)
     """Engine-private: contributions ``[K, D, frames]`` on the codec's device, when they fit."""
+    packets: Packets | None = None
+    """A packet codec's bitstream (Opus), in place of codes: ``codes`` is then empty."""
 
     @property
     def n_codebooks(self) -> int:
@@ -97,11 +108,16 @@ class Encoding:
 
     @property
     def bitrate(self) -> float:
-        """Bits per second, computed from the codes produced."""
+        """Bits per second, measured: from the codes produced, or a packet codec's packet bytes."""
+        if self.packets is not None:
+            return self.packets.bits / self.duration
         return sum(len(row) for row in self.codes) * math.log2(self.info.codebook_size) / self.duration
 
     def heard_bitrate(self, edits: Edits) -> float:
-        """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing)."""
+        """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing);
+        a packet codec's measured bitrate (it has no codebooks to leave out)."""
+        if self.packets is not None:
+            return self.bitrate
         bits = math.log2(self.info.codebook_size)
         return heard_bitrate([len(row) * bits / self.duration for row in self.codes], edits)
 
@@ -111,7 +127,14 @@ class Encoding:
         return provenance([self.source] if self.source is not None else [], edits)
 
     def meta(self, edits: Edits | None = None) -> dict[str, Any]:
-        """A token file's meta for these codes under ``edits``, its provenance included."""
+        """A token file's meta for these codes under ``edits``, its provenance included.
+
+        Raises
+        ------
+        CodecError
+            For a packet codec's encoding (:func:`refuse_token_file`).
+        """
+        refuse_token_file(self.info)
         edits = edits or Edits()
         return {
             "codec": self.info.name,
@@ -129,6 +152,41 @@ class Encoding:
             "edits": edits.to_dict(),
             "provenance": self.provenance(edits),
         }
+
+
+def packet_ms(info: CodecInfo) -> int:
+    """A packet codec's packet length in milliseconds (Opus: 20)."""
+    return round(1000 * info.hop_length / info.sample_rate)
+
+
+def refuse_token_file(info: CodecInfo) -> None:
+    """A codec without tokens has nothing a token file can hold: refuse to write one.
+
+    Its packets are not stored in a token file on purpose: the format's reader accepts only integer
+    code rows that it can validate, and what Opus's bitstream is for is the reconstruction.
+
+    Raises
+    ------
+    CodecError
+        One sentence, for the command line's ``encode``, the window's token export and a live take.
+    """
+    if not info.tokens:
+        raise CodecError(f"{info.spoken} has no tokens to save: it codes the waveform in {packet_ms(info)} ms packets, "
+                         "and a token file holds codebook codes. Save the reconstruction as audio instead "
+                         f"(roundtrip -c {info.name} -o out.wav).")
+
+
+def refuse_edits(info: CodecInfo, edits: Edits) -> None:
+    """A codec without tokens has no codebooks to mute, solo, keep or randomize: refuse any such edit.
+
+    Raises
+    ------
+    CodecError
+        One sentence, the same for the engine, live mode and the command line.
+    """
+    if not info.tokens and not edits.is_identity:
+        raise CodecError(f"{info.spoken} has no codebooks, so there is nothing to mute, solo, keep or randomize: "
+                         "it codes the waveform itself. Drop the edits, or pick a token codec.")
 
 
 def latent_sum(contributions: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
@@ -167,9 +225,12 @@ def within(progress: Progress | None, lo: float, hi: float) -> Progress | None:
 class Engine:
     """Encodes and decodes clips with one loaded codec."""
 
-    def __init__(self, codec: Codec, contribution_budget: int = CONTRIBUTION_BUDGET) -> None:
+    def __init__(self, codec: Codec | PacketCodec, contribution_budget: int = CONTRIBUTION_BUDGET) -> None:
         self.codec = codec
         self.info = codec.info
+        if isinstance(codec, PacketCodec) == self.info.tokens:
+            raise CodecError(f"{self.info.name}'s info says tokens={self.info.tokens}, but its codec is "
+                             f"{'' if isinstance(codec, PacketCodec) else 'not '}a packet codec.")
         self.budget = contribution_budget
         self.chunk_scale = 1.0
         """Shrinks by 4 each time the device runs out of memory (see :meth:`decode_native`)."""
@@ -177,10 +238,28 @@ class Engine:
         self.notices: list[str] = []
         """What the engine did differently to succeed (e.g. smaller blocks after running out of memory)."""
 
+    @property
+    def token_codec(self) -> Codec:
+        """The codec as a token codec: what every codes, latent and decoder path runs.
+
+        Raises
+        ------
+        CodecError
+            For a packet codec (Opus), which has none of these.
+        """
+        if isinstance(self.codec, PacketCodec):
+            raise CodecError(f"{self.info.spoken} has no tokens: it codes the waveform in {packet_ms(self.info)} ms packets.")
+        return self.codec
+
     # ---------------------------------------------------------------- encode
-    def encode(self, clip: Clip, n_codebooks: int | None = None, progress: Progress | None = None) -> Encoding:
-        """Encode ``clip`` with the first ``n_codebooks`` codebooks (the codec's default if None)."""
+    def encode(self, clip: Clip, n_codebooks: int | None = None, progress: Progress | None = None,
+               kbps: int | None = None) -> Encoding:
+        """Encode ``clip`` with the first ``n_codebooks`` codebooks (the codec's default if None), or for a
+        packet codec at ``kbps`` (its default if None); each setting is refused for the other kind."""
         info = self.info
+        setting = info.kbps_setting(kbps, n_codebooks)
+        if isinstance(self.codec, PacketCodec):
+            return self._encode_packets(self.codec, clip, setting, progress)
         n = info.default_codebooks if n_codebooks is None else n_codebooks
         if not 1 <= n <= info.max_codebooks:
             raise CodecError(f"{info.name} has 1 to {info.max_codebooks} codebooks; {n} were asked for.")
@@ -201,7 +280,7 @@ class Engine:
                 for i, off in enumerate(offsets):
                     report(progress, i / len(offsets), f"Encoding with {info.name}")
                     seg = window(off, off + math.ceil(min(length, codec_samples - off) / info.hop_length) * info.hop_length)
-                    block = self.codec.encode(seg, n)
+                    block = self.token_codec.encode(seg, n)
                     for k in range(n):
                         rows[k].append(block.codes[k].cpu().numpy())
                     sides.append({"frames": int(block.codes[0].shape[-1]), **block.side})
@@ -210,7 +289,7 @@ class Engine:
                 plan = context_encode_plan(padded, chunk, context)
                 for i, piece in enumerate(plan):
                     report(progress, i / len(plan), f"Encoding with {info.name}")
-                    block = self.codec.encode(window(*piece.audio), n)
+                    block = self.token_codec.encode(window(*piece.audio), n)
                     for k in range(n):
                         per = info.hop_length * info.stride(k)
                         rows[k].append(block.codes[k][piece.skip // per: (piece.skip + piece.length) // per].cpu().numpy())
@@ -221,6 +300,38 @@ class Engine:
         self._fill_cache(enc)
         return enc
 
+    def _encode_packets(self, codec: PacketCodec, clip: Clip, kbps: int, progress: Progress | None) -> Encoding:
+        """Encode ``clip`` through one encoder kept open, a few seconds of converted audio at a time."""
+        info = self.info
+        if clip.frames == 0:
+            raise CodecError("The clip is empty: there is nothing to encode.")
+        native = ConvertedStream(clip, info.sample_rate, info.channels)
+        encoder = codec.encoder(kbps)
+        step = max(1, round(PACKET_BLOCK_SECONDS * info.sample_rate / encoder.frame)) * encoder.frame
+        packets: list[bytes] = []
+        for start in range(0, native.frames, step):
+            report(progress, start / native.frames, f"Encoding with {info.name}")
+            end = min(native.frames, start + step)
+            padded = start + -(-(end - start) // encoder.frame) * encoder.frame
+            packets += encoder.encode(native.window(start, padded))
+        packets += encoder.flush()
+        report(progress, 1.0, f"Encoding with {info.name}")
+        return Encoding(info, [], [{"frames": len(packets)}], clip.sample_rate, clip.frames, native.frames, native.notes,
+                        packets=Packets(tuple(packets), encoder.header, kbps))
+
+    def _decode_packets(self, codec: PacketCodec, enc: Encoding, progress: Progress | None) -> FloatArray:
+        """Every packet through one decoder, trimmed to the codec-rate length (the decoder aligns them)."""
+        assert enc.packets is not None
+        decoder = codec.decoder(enc.packets.header)
+        what = f"Decoding with {self.info.name}"
+        parts = []
+        for i, packet in enumerate(enc.packets.data):
+            if i % PACKET_PROGRESS_EVERY == 0:
+                report(progress, i / len(enc.packets.data), what)
+            parts.append(decoder.decode(packet))
+        report(progress, 1.0, what)
+        return fit_length(np.concatenate(parts, axis=1), enc.codec_samples)
+
     @property
     def weights_id(self) -> dict[str, str] | None:
         """The loaded weights' identity (file name and sha256), as token files record it."""
@@ -229,9 +340,12 @@ class Engine:
 
     @functools.cached_property
     def dtype(self) -> str:
-        """The floating-point type the codec computes its latent in: that of one code's contribution."""
+        """The floating-point type the codec computes its latent in: that of one code's contribution (a
+        packet codec's: the samples it is handed, libopus's 32-bit float)."""
+        if isinstance(self.codec, PacketCodec):
+            return "float32"
         with torch.inference_mode():
-            return str(self.codec.contributions([torch.zeros(1, dtype=torch.int64)]).dtype).removeprefix("torch.")
+            return str(self.token_codec.contributions([torch.zeros(1, dtype=torch.int64)]).dtype).removeprefix("torch.")
 
     def describe(self) -> CodecRun:
         """The loaded codec as provenance names it: name, package, weights, device and dtype."""
@@ -258,7 +372,7 @@ class Engine:
             s = self.info.stride(k)
             rows.append(torch.from_numpy(row[first // s: -(-last // s)]))
         with torch.inference_mode():
-            return self.codec.contributions(rows)
+            return self.token_codec.contributions(rows)
 
     # ---------------------------------------------------------------- decode
     def latent(self, enc: Encoding, edits: Edits, first: int = 0, last: int | None = None) -> torch.Tensor:
@@ -291,7 +405,7 @@ class Engine:
             ids = np.arange(first, min(size, first + block))
             rows = [torch.from_numpy(np.repeat(ids, span // s)) for s in strides]
             with torch.inference_mode():
-                c = self.codec.contributions(rows).float().cpu()  # [K, D, len(ids) * span]
+                c = self.token_codec.contributions(rows).float().cpu()  # [K, D, len(ids) * span]
             for k in range(n):
                 parts[k].append(c[k, :, ::span].T.numpy().copy())
         return [np.concatenate(p) for p in parts]
@@ -320,6 +434,7 @@ class Engine:
     def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None) -> Clip:
         """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""
         edits = edits or Edits()
+        refuse_edits(self.info, edits)
         edits.check(enc.n_codebooks, enc.duration)
         audio = self.decode_native(enc, edits, progress)
         if not np.isfinite(audio).all():
@@ -334,7 +449,10 @@ class Engine:
 
         When the device runs out of memory (a long clip on a small GPU), the blocks shrink by 4 and
         the decode starts again, down to :data:`MIN_CHUNK_SECONDS`; :attr:`notices` says so.
+        A packet codec's encoding is its packets decoded (it has no edits).
         """
+        if isinstance(self.codec, PacketCodec):
+            return self._decode_packets(self.codec, enc, progress)
         while True:
             try:
                 return self._decode_native(enc, edits, progress)
@@ -366,7 +484,7 @@ class Engine:
                 block[0] = i
                 report(progress, i / len(plan), what)
                 z = self._latent(enc, applied, *piece.frames)
-                y = self.codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
+                y = self.token_codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
                 acc.add(piece, y)
         report(progress, 1.0, what)
         return acc.result()[:, : enc.codec_samples]
@@ -375,7 +493,7 @@ class Engine:
     def _stage_progress(self, progress: Progress | None, blocks: int, what: str) -> Iterator[list[int]]:
         """Report progress (and take a cancel) after each decoder stage of each block: the yielded list
         holds the block being decoded. A cancel raises :class:`CancelledError` out of the stage."""
-        stages = self.codec.decoder_stages() if progress is not None else []
+        stages = self.token_codec.decoder_stages() if progress is not None else []
         block = [0]
         done = {"block": -1, "stages": 0}
 
@@ -398,10 +516,11 @@ class Engine:
         Returns the first input sample it covers and the samples. It makes an edit heard at the
         playhead before the whole clip is decoded, so it uses a short context (``SPAN_CONTEXT``
         before, and none after for causal codecs); the full decode that follows replaces it.
-        EnCodec 48 kHz decodes its segments whole.
+        EnCodec 48 kHz decodes its segments whole, and so does a packet codec (Opus decodes a minute in
+        a fraction of a second).
         """
         info = self.info
-        if info.segment is not None:
+        if info.segment is not None or not info.tokens:
             return 0, self.decode(enc, edits).samples
         unit = info.pad_multiple // info.hop_length
         rate = info.latent_frame_rate
@@ -411,7 +530,7 @@ class Engine:
         left, right = max(0, first - context), min(enc.latent_frames, last + (0 if info.causal else context))
         with torch.inference_mode(), seeded(edits.seed, self.codec.device):
             z = self._latent(enc, self._applied(enc, edits), left, right)
-            y = self.codec.decode_latent(z, enc.sides[0]).float().cpu().numpy()
+            y = self.token_codec.decode_latent(z, enc.sides[0]).float().cpu().numpy()
         y = y[:, (first - left) * info.hop_length: (last - left) * info.hop_length]
         at = round(first * info.hop_length * enc.input_rate / info.sample_rate)
         return at, resample(y, info.sample_rate, enc.input_rate)
@@ -419,7 +538,7 @@ class Engine:
     def reference_decode(self, enc: Encoding, seed: int = 0) -> FloatArray:
         """The package's own decode of ``enc``'s codes (no edits), trimmed to the codec-rate length."""
         with torch.inference_mode(), seeded(seed, self.codec.device):
-            y = self.codec.reference_decode([torch.from_numpy(r) for r in enc.codes], enc.sides)
+            y = self.token_codec.reference_decode([torch.from_numpy(r) for r in enc.codes], enc.sides)
         return fit_length(y.float().cpu().numpy(), enc.codec_samples)
 
     # ---------------------------------------------------------------- tokens
@@ -427,6 +546,9 @@ class Engine:
         """Rebuild an :class:`Encoding` from a token file's contents (as :func:`load_tokens` validated
         them), checking that they fit this codec and that the meta's counts agree with each other."""
         info = self.info
+        if not info.tokens:
+            raise CodecError(f"{info.spoken} has no tokens, so no token file can hold an encoding of it; "
+                             "this file cannot have been written by Codec Explorer.")
         if meta.get("codec") != info.name:
             raise CodecError(f"These tokens were made by '{meta.get('codec')}', not '{info.name}'; decode them with -c {meta.get('codec')}.")
         if not 1 <= len(codes) <= info.max_codebooks:

@@ -4,6 +4,12 @@ Each experiment is a pure function of engines and clips returning an :class:`Exp
 window narrates it step by step in a side panel and plays each step's sound, the CLI writes it to a
 folder. What a codec cannot show (a semantic codebook on a codec without one) is explained in the
 narration, not hidden.
+
+The bitrate ladder carries reference points: Opus at 6, 12 and 20 kbps (:data:`REFERENCE_KBPS`), measured
+on the same clip with the same metrics, so a token codec's climb can be read against the codec the
+world uses. They are kept apart from the ladder's own rows (:attr:`Experiment.references`): plotted
+as points beside the ladder's line, never joined to it. The experiments themselves edit tokens, so a
+codec without tokens (Opus) cannot run one and is refused in one sentence.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import numpy as np
 
@@ -23,7 +29,7 @@ from explorer.core.types import FloatArray
 from explorer.services.compare import frame_rates_text, tokens_per_second
 from explorer.core.edits import Edits
 from explorer.services.engine import Engine
-from explorer.services.session import Engines
+from explorer.services.session import CodecChoice, Engines, open_engine
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, align, fmt, mono_readers, reconstruction_quality, rounded
 from explorer.core.perceptual import slow_quality
@@ -56,6 +62,16 @@ class Experiment:
     def provenance(self, steps: list[Step] | None = None) -> dict[str, Any]:
         """The provenance record of ``steps`` (default: all of them): the codecs and the steps' edits."""
         return provenance(self.codecs, [s.edits for s in (self.steps if steps is None else steps) if s.edits is not None])
+    references: list[dict[str, Any]] = field(default_factory=list)
+    """Measured points of a reference codec (the ladder's Opus), with the table's metrics and a ``codec``
+    and ``kbps_setting``: shown beside the steps' rows, never as one of them."""
+
+
+
+REFERENCE_CODEC = "opus"
+REFERENCE_KBPS = (6, 12, 20)
+"""The bitrate settings at which the ladder measures Opus: its floor, a typical speech call and
+near-transparent wide-band speech."""
 
 
 def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = False) -> tuple[Clip, dict[str, float | None]]:
@@ -78,8 +94,9 @@ def _measurable(q: Quality) -> Quality:
     return q
 
 
-def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
-    """Keep the first 1, 2, 4, 8, ... codebooks: quality against bitrate."""
+def bitrate_ladder(engine: Engine, clip: Clip, reference: Engine | None = None) -> Experiment:
+    """Keep the first 1, 2, 4, 8, ... codebooks: quality against bitrate; with Opus at
+    :data:`REFERENCE_KBPS` as reference points when ``reference`` (an Opus engine) is given."""
     enc = engine.encode(clip, engine.info.max_codebooks)
     n = enc.n_codebooks
     counts = sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
@@ -93,7 +110,24 @@ def bitrate_ladder(engine: Engine, clip: Clip) -> Experiment:
         exp.steps.append(Step(f"first {k}", f"First {k} of {n} codebooks: {m['kbps']:.2f} kbps, STOI {m['stoi']:.2f}, "
                                            f"SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, PESQ {fmt(m['pesq'], '.2f')}.", out, edits))
     exp.conclusion = _ladder_conclusion(exp.table)
+    if reference is not None:
+        _add_references(exp, reference, clip)
     return exp
+
+
+def _add_references(exp: Experiment, reference: Engine, clip: Clip) -> None:
+    """Opus at each of :data:`REFERENCE_KBPS`: a step to hear, a reference row, a sentence in the conclusion."""
+    name = reference.info.spoken
+    exp.intro += (f" For reference, {name} (which codes the waveform in 20 ms packets, no tokens) is measured at "
+                  f"{', '.join(map(str, REFERENCE_KBPS))} kbps on the same clip.")
+    for kbps in REFERENCE_KBPS:
+        out, m = _measured(reference, clip, reference.encode(clip, kbps=kbps), Edits(), pesq=True)
+        exp.references.append({"codec": reference.info.name, "kbps_setting": kbps, **m})
+        exp.steps.append(Step(f"{name} {kbps} kbps", f"Reference: {name} at {kbps} kbps (measured {m['kbps']:.2f} kbps): "
+                                                     f"STOI {m['stoi']:.2f}, SI-SDR {fmt(m['si_sdr_db'], '.1f', ' dB')}, "
+                                                     f"PESQ {fmt(m['pesq'], '.2f')}.", out))
+    exp.conclusion += f" {name} for reference: " + ", ".join(
+        f"STOI {r['stoi']:.2f} and PESQ {fmt(r['pesq'], '.2f')} at {r['kbps']:.2f} kbps" for r in exp.references) + "."
 
 
 CLEAR_STOI = 0.05
@@ -328,19 +362,23 @@ def _easy_conclusion(table: list[dict[str, Any]], info: CodecInfo) -> str:
 
 
 MEDIUM_CODEBOOKS = (1, 4, 8, 32)
-OPUS_KBPS = (6, 12, 20)
 
 
-def exercise_medium(engine: Engine, clip: Clip, references: Sequence[tuple[str, Clip, float]] = ()) -> Experiment:
+def exercise_medium(engine: Engine, clip: Clip, reference: Engine | None = None) -> Experiment:
     """Exercise (medium): the codec at 1, 4, 8 and 32 codebooks, PESQ and MSE against bitrate, beside
-    ``references``: (label, reconstruction, measured bits per second) of a classic codec (Opus)."""
+    ``reference`` (a classic codec: Opus) at :data:`REFERENCE_KBPS`, its bitrate measured from its packets."""
     info = engine.info
     exp = Experiment("exercise-medium", f"Exercise (medium): {info.name} at 1, 4, 8, 32 codebooks, PESQ and MSE against bitrate",
                      "Keep the first 1, 4, 8 and 32 codebooks and measure PESQ (perceived quality, 1 to 4.5) and the mean "
                      "squared error against the bitrate; a classic codec at similar bitrates is the yardstick.",
-                     codecs=[engine.describe()])
+                     codecs=[engine.describe()] + ([reference.describe()] if reference is not None else []))
     enc = engine.encode(clip, info.max_codebooks)
     counts = sorted({min(k, enc.n_codebooks) for k in MEDIUM_CODEBOOKS})
+    references = []
+    for kbps in REFERENCE_KBPS if reference is not None else ():
+        assert reference is not None
+        coded = reference.encode(clip, kbps=kbps)
+        references.append((f"{reference.info.name}@{kbps}", reference.decode(coded), coded.bitrate))
     rows = [(f"{info.name}@{k}", engine.decode(enc, Edits(keep=k)), enc.heard_bitrate(Edits(keep=k)), Edits(keep=k))
             for k in counts]
     for label, out, bps, edits in rows + [(*r, None) for r in references]:
@@ -405,15 +443,21 @@ def exercise_hard(engines: list[Engine], clip: Clip) -> Experiment:
     return exp
 
 
-def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None, keep: int = 1) -> Experiment:
+def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None, keep: int = 1,
+        reference: Engine | None = None) -> Experiment:
     """Experiment ``name`` (a key of :data:`EXPERIMENTS`) on ``clip``: ``engines[0]`` runs it, all of
-    them for frame-rates; the transplant's clip B is ``other`` (default: the bundled German speech)."""
+    them for frame-rates; the transplant's clip B is ``other`` (default: the bundled German speech);
+    the ladder's reference points come from ``reference`` (default: Opus, opened here)."""
+    for engine in engines:
+        if not engine.info.tokens:
+            raise CodecError(f"{engine.info.spoken} has no tokens, and the experiments edit tokens: pick a token codec "
+                             f"(the bitrate ladder shows {engine.info.spoken} beside it as a reference).")
     for c in (clip, other):
         if c is not None and c.duration < MIN_SECONDS:
             raise CodecError(f"The experiments need at least {MIN_SECONDS:g} s of audio to measure intelligibility; "
                              f"this clip is {c.duration:.2f} s. Choose a longer clip.")
     if name == "ladder":
-        return bitrate_ladder(engines[0], clip)
+        return bitrate_ladder(engines[0], clip, reference or open_engine(CodecChoice(REFERENCE_CODEC, device="cpu")))
     if name == "semantic":
         return semantic_vs_acoustic(engines[0], clip)
     if name == "frame-rates":
@@ -421,7 +465,7 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
     if name == "exercise-easy":
         return exercise_easy(engines[0], clip)
     if name == "exercise-medium":
-        return exercise_medium(engines[0], clip)
+        return exercise_medium(engines[0], clip, reference or open_engine(CodecChoice(REFERENCE_CODEC, device="cpu")))
     if name == "exercise-hard":
         return exercise_hard(engines, clip)
     if name == "transplant":
@@ -436,7 +480,7 @@ MIN_SECONDS = 1.0
 """Shorter clips leave STOI without enough frames to tell one step from another."""
 
 EXPERIMENTS = {
-    "ladder": "Bitrate ladder: keep the first 1, 2, 4, 8, ... codebooks",
+    "ladder": "Bitrate ladder: keep the first 1, 2, 4, 8, ... codebooks, beside Opus",
     "semantic": "Semantic vs acoustic: randomize codebook 0, then the last",
     "frame-rates": "Frame rates: tokens per second and sequence length per codec",
     "transplant": "Codebook transplant: A's first codebooks with B's others",
@@ -470,8 +514,10 @@ def codecs_for(name: str, chosen: str, usable: list[str]) -> list[str]:
 
 
 def run_named(engines: Engines, name: str, codecs: list[str], device: str, clip: Clip) -> Experiment:
-    """:func:`run` with the codecs named ``codecs``, taken from ``engines`` on ``device``."""
-    return run(name, [engines.named(c, device) for c in codecs], clip)
+    """:func:`run` with the codecs named ``codecs``, taken from ``engines`` on ``device`` (Opus, the ladder's
+    reference, from ``engines`` too)."""
+    reference = engines.named(REFERENCE_CODEC, "cpu") if name == "ladder" else None
+    return run(name, [engines.named(c, device) for c in codecs], clip, reference=reference)
 
 
 def narration(exp: Experiment) -> str:
@@ -502,4 +548,15 @@ def write_experiment(exp: Experiment, folder: Path, inputs: Iterable[str | os.Pa
         write_table(table, exp.table, inputs=inputs)
         write_sidecar(table, record, inputs)
         written += [table, sidecar_path(table)]
+    if exp.references:
+        references = folder / "references.csv"
+        write_table(references, exp.references, inputs=inputs)
+        write_sidecar(references, record, inputs)
+        written += [references, sidecar_path(references)]
+    if exp.name == "ladder":
+        from explorer.core.output import write_bytes
+        from explorer.services.report import figure_png, ladder_figure
+
+        write_bytes(folder / "ladder.png", figure_png(ladder_figure(exp.title, exp.table, exp.references)), inputs)
+        written.append(folder / "ladder.png")
     return written

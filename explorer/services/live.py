@@ -10,6 +10,11 @@ Two strategies behind one small interface (:class:`LiveCodec`):
   rvq-lab, whose frames are local, the codes and the audio equal the offline result; for the
   neural codecs the codes near block borders may differ (their receptive fields are longer).
 
+* :class:`PacketLive` serves Opus, a reference codec that streams by design: one libopus encoder and
+  one decoder kept open for the whole run, one 20 ms packet per step. Its algorithmic latency is
+  the frame plus libopus's look-ahead (20 + 6.5 ms); the reconstruction runs that look-ahead behind
+  the input. It has no codebooks, so there are no codes and edits do not apply.
+
 A codec whose encoder reads the whole clip (SpeechTokenizer's bidirectional LSTM) has no strategy:
 :func:`open_live` refuses it in one sentence before any weights are loaded, so the window and the
 command line say the same.
@@ -29,7 +34,7 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from explorer.codecs.base import CodecInfo
+from explorer.codecs.base import CodecInfo, PacketCodec
 from explorer.codecs.registry import entry
 from explorer.codecs.weights import Progress as DownloadProgress
 from explorer.core.edits import Edits, random_codes
@@ -106,7 +111,7 @@ class MimiLive:
 
     def __init__(self, engine: Engine, n_codebooks: int = 8, frames: int = 1, edits: Edits | None = None) -> None:
         self.engine = engine
-        self.model = engine.codec.model  # type: ignore[attr-defined]
+        self.model = engine.token_codec.model  # type: ignore[attr-defined]
         self.n = n_codebooks
         self.hop = 1920
         self.block = self.hop * frames
@@ -142,10 +147,11 @@ class MimiLive:
                 t1 = time.perf_counter()
                 edits = self.edits
                 heard = _randomized(edits, rows, self.frame, 2048)
-                contrib = self.engine.codec.contributions([torch.from_numpy(r) for r in heard])
+                codec = self.engine.token_codec
+                contrib = codec.contributions([torch.from_numpy(r) for r in heard])
                 latent = latent_sum(contrib, _gains(edits, self.n))
-                with seeded(edits.seed, self.engine.codec.device):
-                    out = self.engine.codec.decode_latent(latent, {}).numpy()
+                with seeded(edits.seed, codec.device):
+                    out = codec.decode_latent(latent, {}).numpy()
                 steps.append(LiveStep(self.frame, rows, out, t1 - t0, time.perf_counter() - t1))
                 self.frame += len(rows[0])
         return steps
@@ -191,7 +197,7 @@ class ChunkedLive:
         self.frame += samples // self.hop
 
     def _step(self, window: FloatArray) -> LiveStep:
-        info, codec = self.engine.info, self.engine.codec
+        info, codec = self.engine.info, self.engine.token_codec
         hop = info.hop_length
         with torch.inference_mode():
             t0 = time.perf_counter()
@@ -211,6 +217,54 @@ class ChunkedLive:
         step = LiveStep(self.frame, new, audio, t1 - t0, time.perf_counter() - t1)
         self.frame += self.block // hop
         return step
+
+
+class PacketLive:
+    """A packet codec (Opus) through one encoder and one decoder kept open: a packet per frame.
+
+    The decoder trims the encoder's look-ahead from its first packet, so the decoded stream would
+    start that many samples short; the output starts with that many samples of silence instead, and
+    every step then gives exactly one frame of audio: the input's, ``lookahead`` samples later.
+    """
+
+    def __init__(self, engine: Engine, codec: PacketCodec, kbps: int, edits: Edits | None = None) -> None:
+        self.encoder = codec.encoder(kbps)
+        self.decoder = codec.decoder(self.encoder.header)
+        self.n = 0
+        self.hop = self.block = self.encoder.frame
+        self.latency = self.block + self.encoder.lookahead
+        self.edits = edits or Edits()
+        """Kept for the interface: a codec without codebooks has nothing to edit."""
+        self.frame = 0
+        channels = engine.info.channels
+        self._pending = _Pending(channels)
+        self._out = _Pending(channels)
+        self._out.add(np.zeros((channels, self.encoder.lookahead), np.float32))
+
+    def skip(self, samples: int) -> None:
+        self.frame += samples // self.hop
+
+    def push(self, audio: FloatArray) -> list[LiveStep]:
+        self._pending.add(audio)
+        steps: list[LiveStep] = []
+        if self._pending.size < self.block:
+            return steps
+        x = self._pending.take_all()
+        usable = x.shape[1] // self.block * self.block
+        self._pending.add(x[:, usable:])
+        for start in range(0, usable, self.block):
+            t0 = time.perf_counter()
+            packets = self.encoder.encode(x[:, start: start + self.block])
+            t1 = time.perf_counter()
+            for packet in packets:
+                self._out.add(self.decoder.decode(packet))
+            out = self._out.take_all()
+            self._out.add(out[:, self.block:])
+            audio = np.zeros((out.shape[0], self.block), np.float32)
+            audio[:, : min(self.block, out.shape[1])] = out[:, : self.block]
+            steps.append(LiveStep(self.frame, [], audio, t1 - t0, time.perf_counter() - t1))
+            self.frame += 1
+        return steps
 
 
 def check_live(info: CodecInfo) -> None:
@@ -235,9 +289,10 @@ def open_live(choice: CodecChoice, download: DownloadProgress | None = None) -> 
 
 
 def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | None = None,
-               block_seconds: float | None = None) -> LiveCodec:
+               block_seconds: float | None = None, kbps: int | None = None) -> LiveCodec:
     """The streaming strategy for ``engine``'s codec; ``block_seconds`` per step (None: 160 ms for Mimi,
-    two of its frames, the fewest that keep up on a 2-core CPU; 80 ms for the others).
+    two of its frames, the fewest that keep up on a 2-core CPU; 80 ms for the others). Opus streams
+    one 20 ms packet per step at ``kbps`` (None: its default), whatever ``block_seconds`` says.
 
     Raises
     ------
@@ -245,6 +300,9 @@ def live_codec(engine: Engine, n_codebooks: int | None = None, edits: Edits | No
         For a codec that cannot stream (:func:`check_live`).
     """
     check_live(engine.info)
+    setting = engine.info.kbps_setting(kbps, n_codebooks)
+    if isinstance(engine.codec, PacketCodec):
+        return PacketLive(engine, engine.codec, setting, edits)
     if engine.info.family == "mimi":
         frames = max(1, round((block_seconds or 0.16) / 0.08))
         return MimiLive(engine, n_codebooks or engine.info.default_codebooks, frames=frames, edits=edits)

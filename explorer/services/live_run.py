@@ -98,6 +98,8 @@ class LiveRun:
     output_device: int | None = None
     codebooks: int | None = None
     """Codebooks to produce (None: the codec's default)."""
+    kbps: int | None = None
+    """Opus's bitrate setting (None: its default); token codecs take none."""
     block_seconds: float | None = None
     """Audio per step (None: the codec's default, see :func:`live_codec`)."""
     views: bool = False
@@ -107,7 +109,7 @@ class LiveRun:
     def __post_init__(self) -> None:
         self.capture = Capture(seconds=30)
         self.out = Monitor()
-        self.live: LiveCodec = live_codec(self.engine, self.codebooks, self.edits, self.block_seconds)
+        self.live: LiveCodec = live_codec(self.engine, self.codebooks, self.edits, self.block_seconds, self.kbps)
         self.stats = LiveStats()
         self.captured_frames = 0
         self.codes: list[list[IntArray]] = []
@@ -251,10 +253,11 @@ class LiveRun:
                 self.live.close()
 
     def _write_tokens(self, path: Path) -> None:
-        """The take's tokens so far, written atomically (the take writer calls this once a second)."""
-        if not self.codes:
-            return
+        """The take's tokens so far, written atomically (the take writer calls this once a second); none
+        for a codec without tokens (Opus: its take is the input and the reconstruction)."""
         info = self.engine.info
+        if not self.codes or not info.tokens:
+            return
         codes = [np.concatenate([c[k] for c in self.codes]) for k in range(len(self.codes[0]))]
         frames = len(codes[0]) * info.stride(0)
         samples = frames * info.hop_length

@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from explorer.core.audio import Clip
 from explorer.core.metrics import fmt
@@ -94,7 +94,8 @@ def draw_grid(ax: Axes, enc: Encoding, duration: float, title: str) -> AxesImage
 
 def _spectrogram_title(r: Compared) -> str:
     row = r.row
-    return (f"{row.codec}: reconstruction at {row.bitrate_kbps:g} kbps, SI-SDR {fmt(row.si_sdr_db, '.1f', ' dB')}, "
+    kind = "" if r.encoding.info.tokens else " measured (no tokens: 20 ms packets)"
+    return (f"{row.codec}: reconstruction at {row.bitrate_kbps:g} kbps{kind}, SI-SDR {fmt(row.si_sdr_db, '.1f', ' dB')}, "
             f"STOI {fmt(row.stoi, '.2f')}")
 
 
@@ -114,9 +115,11 @@ def comparison_figure(original: Clip | None, results: list[Compared]) -> Figure:
                                                title=f"original: {original.sample_rate} Hz, {original.duration:.2f} s"),
                        "level (dBFS)"))
     for r in results:
-        grid_title = f"{r.row.codec}: tokens, {r.row.codebooks} codebooks at {r.row.frame_rates_hz} Hz"
-        panels += [(SPECTROGRAM_IN, partial(draw_spectrogram, clip=r.reconstruction, title=_spectrogram_title(r)), "level (dBFS)"),
-                   (GRID_IN, partial(draw_grid, enc=r.encoding, duration=r.reconstruction.duration, title=grid_title), "token id")]
+        panels.append((SPECTROGRAM_IN, partial(draw_spectrogram, clip=r.reconstruction, title=_spectrogram_title(r)), "level (dBFS)"))
+        if r.encoding.info.tokens:  # Opus has no tokens: its panel is its reconstruction, its title says so
+            grid_title = f"{r.row.codec}: tokens, {r.row.codebooks} codebooks at {r.row.frame_rates_hz} Hz"
+            panels.append((GRID_IN, partial(draw_grid, enc=r.encoding, duration=r.reconstruction.duration, title=grid_title),
+                           "token id"))
     heights = [height for height, _, _ in panels]
     fig = Figure(figsize=(WIDTH_IN, sum(heights) + 0.5), dpi=DPI, layout="constrained")
     axes: list[Axes] = list(fig.subplots(len(panels), 1, sharex=True, squeeze=False, height_ratios=heights)[:, 0]) if panels else []
@@ -125,6 +128,50 @@ def comparison_figure(original: Clip | None, results: list[Compared]) -> Figure:
     if axes:
         axes[-1].set_xlabel("time (s)")
     return fig
+
+
+LADDER_METRICS = (("stoi", "STOI"), ("pesq", "PESQ (wide band)"), ("si_sdr_db", "SI-SDR (dB)"))
+"""The ladder figure's panels: each metric against the bitrate heard."""
+
+
+def ladder_figure(title: str, ladder: list[dict[str, Any]], references: list[dict[str, Any]]) -> Figure:
+    """The bitrate ladder: each metric against kbps (log scale), the ladder's steps as one line, and the
+    reference codec's points (Opus) as stars labelled with its name and setting, never joined to the line.
+
+    ``ladder`` and ``references`` are the experiment's rows (``kbps`` and the metrics; a reference row
+    also has ``codec`` and ``kbps_setting``). A metric that does not apply (None) leaves a gap.
+    """
+    fig = Figure(figsize=(WIDTH_IN, 3.4), dpi=DPI, layout="constrained")
+    axes = fig.subplots(1, len(LADDER_METRICS), squeeze=False)[0]
+    for ax, (key, label) in zip(axes, LADDER_METRICS):
+        xs, ys = _points(ladder, key)
+        ax.plot(xs, ys, "o-", color=LADDER_COLOUR, label="ladder (first N codebooks)")
+        rx, ry = _points(references, key)
+        if rx:
+            codec = str(references[0]["codec"]).capitalize()
+            ax.plot(rx, ry, "*", color=REFERENCE_COLOUR, markersize=13, markeredgecolor="black", linestyle="none",
+                    label=f"{codec} (reference)")
+            for row in references:
+                if row.get(key) is not None:
+                    ax.annotate(f"{codec} {row['kbps_setting']}", (row["kbps"], row[key]), textcoords="offset points",
+                                xytext=(0, 8), ha="center", fontsize=8)
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))  # 1, 10: kbps as numbers, not powers
+        ax.margins(y=0.15)  # room above the top point for its label
+        ax.set_xlabel("kbps (log scale)")
+        ax.set_title(label, loc="left", fontsize=10)
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+LADDER_COLOUR, REFERENCE_COLOUR = "#3d59a1", "#e0af68"
+
+
+def _points(rows: list[dict[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    """(kbps, value) of the rows where ``key`` has a value."""
+    kept = [(float(r["kbps"]), float(r[key])) for r in rows if r.get(key) is not None]
+    return [x for x, _ in kept], [y for _, y in kept]
 
 
 def figure_png(fig: Figure) -> bytes:
@@ -170,7 +217,7 @@ def html_report(title: str, original: Clip, results: list[Compared], record: Map
     for r in results:
         name = html.escape(r.row.codec)
         sections.append(f"""<section><h2>{name}</h2>
-<p>{r.row.bitrate_kbps} kbps, {r.row.tokens_per_second} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')},
+<p>{r.row.bitrate_kbps} kbps, {fmt(r.row.tokens_per_second, 'g')} tokens/s, SI-SDR {fmt(r.row.si_sdr_db, 'g', ' dB')}, STOI {fmt(r.row.stoi, 'g')},
 PESQ {fmt(r.row.pesq, 'g')} (narrow band {fmt(r.row.pesq_nb, 'g')}), ViSQOL {fmt(r.row.visqol, 'g')} ({r.slow.visqol_mode} mode)</p>
 {''.join(f"<p>{html.escape(line)}</p>" for line in r.note_lines())}
 <audio controls src="{_uri('audio/wav', wav_bytes(r.reconstruction))}"></audio>

@@ -32,12 +32,19 @@ from explorer.services.engine import Encoding, Engine, Progress
 
 @dataclass(frozen=True)
 class CodecChoice:
-    """Which codec, how many codebooks (None: its default), on which device, with which weights."""
+    """Which codec, how many codebooks (None: its default), on which device, with which weights; for a
+    packet codec (Opus) its bitrate setting in ``kbps`` instead of codebooks (None: its default).
+
+    Codebooks and kbps are *encode* settings: they travel with the choice in every job down to
+    :meth:`Engine.encode`, and an encoding made at one setting keeps its choice (so the window shows,
+    saves and restores it). They are not part of which loaded codec serves the job (:class:`Engines`).
+    """
 
     name: str = DEFAULT_CODEC
     codebooks: int | None = None
     device: str = "auto"
     weights: str | None = None
+    kbps: int | None = None
 
 
 def open_engine(choice: CodecChoice, download: DownloadProgress | None = None) -> Engine:
@@ -47,6 +54,10 @@ def open_engine(choice: CodecChoice, download: DownloadProgress | None = None) -
 
 class Engines:
     """Loaded codecs by (name, device, weights), so switching back to one is instant.
+
+    The key is what a load depends on. Neither the codebook count nor Opus's kbps is in it: both are
+    arguments of each encode (Opus opens a fresh libopus encoder at the asked bitrate for every
+    encode), so one loaded codec serves every setting and no encoder state is shared between them.
 
     Not thread-safe on purpose: one instance belongs to the one thread that runs its models (the
     inference worker, the classroom tools' worker), so no model is ever run by two threads at once.
@@ -217,6 +228,6 @@ def decode(engine: Engine, job: DecodeJob, progress: Progress | None = None,
 
 def encode(engine: Engine, job: EncodeJob, progress: Progress | None = None) -> Encoded:
     """Run ``job`` on ``engine``: the codes and their statistics."""
-    enc = engine.encode(job.clip, job.choice.codebooks, progress)
-    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration)
+    enc = engine.encode(job.clip, job.choice.codebooks, progress, job.choice.kbps)
+    stats = codebook_stats(enc.codes, engine.info.codebook_size, enc.duration) if engine.info.tokens else []
     return Encoded(job.clip, job.choice, enc, stats, describe_device(engine.codec.device))

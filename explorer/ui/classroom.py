@@ -42,6 +42,8 @@ STOI_COLOUR, SDR_COLOUR = "#7aa2f7", "#e0af68"
 """The experiments plot's two metrics; each axis's label has its metric's colour."""
 SERIES_COLOURS = ("#7aa2f7", "#e0af68", "#9ece6a", "#bb9af7")
 """The exercises' lines: blue, orange, green, purple (told apart by their markers too)."""
+REFERENCE_SYMBOL = "star"
+"""The ladder's reference points (Opus): a star of each metric's colour, never joined to the ladder's line."""
 
 
 def db_range(values: list[float | None]) -> tuple[int, int]:
@@ -52,6 +54,11 @@ def db_range(values: list[float | None]) -> tuple[int, int]:
     known = [v for v in values if v is not None] + [0.0]
     lo, hi = int(np.floor(min(known) / 10) * 10), int(np.ceil(max(known) / 10) * 10)
     return lo, max(hi, lo + 10)
+
+
+def plotted(rows: list[dict[str, Any]], key: str, lo: float = 0.0, hi: float = 1.0) -> AnyArray:
+    """``rows``' ``key`` mapped from ``lo..hi`` onto the plot's 0..1; n/a is NaN (a gap or no bar, never text)."""
+    return np.array([np.nan if r[key] is None else (r[key] - lo) / (hi - lo) for r in rows], np.float64)
 
 
 def _fill_table(table: QTableWidget, rows: list[dict[str, Any]], reasons: list[dict[str, str]] | None = None) -> None:
@@ -87,12 +94,15 @@ class CompareDialog(QDialog):
         self.choices = QListWidget()
         for name in usable_codecs():
             info = entry(name).info()
-            for n in (info.default_codebooks, *[c for c in info.codebook_choices if c != info.default_codebooks]):
-                item = QListWidgetItem(name if n == info.default_codebooks else f"{name}@{n}")
+            default, choices = ((info.default_codebooks, info.codebook_choices) if info.tokens
+                                else (info.default_kbps, info.kbps_choices))
+            for n in (default, *[c for c in choices if c != default]):
+                item = QListWidgetItem(name if n == default else f"{name}@{n}")
                 item.setCheckState(CHECKED if item.text() in (DEFAULT_CODEC, "encodec-24khz", "mimi") else UNCHECKED)
                 self.choices.addItem(item)
         self.choices.setMaximumHeight(130)
-        layout.addWidget(QLabel("Codecs with weights on this computer, at each bandwidth (NAME@codebooks):"))
+        layout.addWidget(QLabel("Codecs with weights on this computer, at each bandwidth (NAME@codebooks; opus@kbps, "
+                                "the reference, needs none):"))
         layout.addWidget(self.choices)
         row = QHBoxLayout()
         self.run_button = QPushButton("Compare")
@@ -289,7 +299,8 @@ class ExperimentsDock(QDockWidget):
 
     def _plot(self, exp: Experiment) -> None:
         """STOI (left axis) and SI-SDR (right axis) of each step: against the bitrate heard where it climbs from
-        step to step (the ladder), else as a pair of bars per step, labelled by the step (the semantic experiment)."""
+        step to step (the ladder, with its reference points: :meth:`_plot_references`), else as a pair of bars
+        per step, labelled by the step (the semantic experiment)."""
         import pyqtgraph as pg
 
         self.plot.clear()
@@ -303,12 +314,8 @@ class ExperimentsDock(QDockWidget):
         if not rows or not {"stoi", "si_sdr_db"} <= rows[0].keys():
             self.plot.hide()
             return
-        lo, hi = db_range([r["si_sdr_db"] for r in rows])
-
-        def values(key: str, lo: float = 0.0, hi: float = 1.0) -> AnyArray:  # n/a: NaN, a gap or no bar, never text
-            return np.array([np.nan if r[key] is None else (r[key] - lo) / (hi - lo) for r in rows], np.float64)
-
-        stoi, sdr = values("stoi"), values("si_sdr_db", lo, hi)
+        lo, hi = db_range([r["si_sdr_db"] for r in rows + exp.references])
+        stoi, sdr = plotted(rows, "stoi"), plotted(rows, "si_sdr_db", lo, hi)
         kbps = [r.get("kbps") or 0.0 for r in rows]
         if all(0 < a < b for a, b in zip(kbps, kbps[1:])):
             x = np.log2(kbps)
@@ -316,7 +323,8 @@ class ExperimentsDock(QDockWidget):
             self.plot.plot(x, sdr, pen=pg.mkPen(SDR_COLOUR, width=2), symbol="s", symbolBrush=SDR_COLOUR, connect="finite")
             ticks = [(float(p), f"{k:.3g}") for p, k in zip(x, kbps)]
             self.plot.setLabel("bottom", f"{column_label('kbps')} (log scale)")
-            self.plot.setXRange(float(x[0]), float(x[-1]), padding=0.08)
+            span = self._plot_references(exp.references, lo, hi)
+            self.plot.setXRange(min(float(x[0]), *span), max(float(x[-1]), *span), padding=0.08)
         else:
             x = np.arange(len(rows), dtype=np.float64)
             zero = -lo / (hi - lo)
@@ -357,6 +365,23 @@ class ExperimentsDock(QDockWidget):
         self.plot.getAxis("bottom").setTicks([[(float(np.log10(k)), f"{k:.3g}") for k in kbps]])
         self.plot.enableAutoRange()
         self.plot.show()
+
+    def _plot_references(self, refs: list[dict[str, Any]], lo: float, hi: float) -> list[float]:
+        """The reference codec's points (Opus at a few settings) as stars beside the ladder's line, each
+        labelled with the codec and its setting; returns their x positions (log2 kbps) for the range."""
+        import pyqtgraph as pg
+
+        if not refs:
+            return []
+        x = np.log2([r["kbps"] for r in refs])
+        for values, colour in ((plotted(refs, "stoi"), STOI_COLOUR), (plotted(refs, "si_sdr_db", lo, hi), SDR_COLOUR)):
+            self.plot.plot(x, values, pen=None, symbol=REFERENCE_SYMBOL, symbolSize=15, symbolBrush=colour,
+                           symbolPen=pg.mkPen("w", width=1))
+        for xi, low, r in zip(x, np.fmin(plotted(refs, "stoi"), plotted(refs, "si_sdr_db", lo, hi)), refs):
+            label = pg.TextItem(f"{str(r['codec']).capitalize()} {r['kbps_setting']}", color="w", anchor=(0.5, -0.3))
+            label.setPos(float(xi), float(low) if np.isfinite(low) else 0.0)  # under the lower star: STOI nears the top
+            self.plot.addItem(label)
+        return [float(v) for v in x]
 
     def play_in_turn(self) -> None:
         """Play each step's sound one after another, highlighting the step playing."""

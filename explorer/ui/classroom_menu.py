@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu, QScrollArea
 
-from explorer.codecs.registry import CODEC_NAMES
+from explorer.codecs.registry import CODEC_NAMES, entry
 from explorer.core.audio import Clip, load_audio
 from explorer.core.errors import CodecError
 from explorer.core.device import describe_device, resolve_device
@@ -99,13 +99,16 @@ class ClassroomMenu(QObject):
         if grid is None:
             self.message.emit("Open a clip first: the statistics are of its tokens.", 5000)
             return None
+        if not grid.info.tokens:
+            self.message.emit(grid.no_tokens() + ", so there are no token statistics.", 8000)
+            return None
         self.token_dialog = TokenStatsDialog(self.window, grid)
         self.token_dialog.show()
         return self.token_dialog
 
     def run_compare(self, clip: Clip, names: list[str], done: Callable[[Comparison], None],
                     failed: Callable[[str], None]) -> None:
-        """Compare the codecs ``names`` (NAME or NAME@codebooks) on ``clip`` and draw the picture, on the tools' worker."""
+        """Compare the codecs ``names`` (NAME, NAME@codebooks or opus@kbps) on ``clip`` and draw the picture, on the tools' worker."""
         job = partial(compare_and_draw, specs=[parse_spec(n) for n in names], device=self._device(), clip=clip)
         self.tools.submit(job, done, failed)
 
@@ -119,7 +122,7 @@ class ClassroomMenu(QObject):
         """Run experiment ``name`` on the open clip with the chosen codec, on the tools' worker."""
         clip, _ = self.current_clip()
         try:
-            names = experiments.codecs_for(name, self._codec(), usable_codecs())
+            names = experiments.codecs_for(name, self._codec(), [n for n in usable_codecs() if entry(n).info().tokens])
         except CodecError as exc:
             failed(str(exc))
             return

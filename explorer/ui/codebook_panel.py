@@ -3,6 +3,9 @@
 It keeps no edits of its own: it shows the session model's (:meth:`CodebookPanel.show_edits`, on
 the model's ``edits_changed``, blocking the widgets' own signals so there are no feedback loops),
 and a click or a slider move hands the model a new immutable :class:`Edits`.
+
+A codec without tokens (Opus) has no codebooks: the panel hides its controls and says why in one
+sentence, so there is nothing to click.
 """
 
 from __future__ import annotations
@@ -35,7 +38,14 @@ class CodebookPanel(QWidget):
         self.grid: GridData | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
-        row = QHBoxLayout()
+        self.why_empty = QLabel("")
+        self.why_empty.setWordWrap(True)
+        self.why_empty.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.why_empty.hide()
+        layout.addWidget(self.why_empty)
+        self.controls = QWidget()
+        row = QHBoxLayout(self.controls)
+        row.setContentsMargins(0, 0, 0, 0)
         self.keep_label = QLabel("keep first: all")
         self.keep = QSlider(Qt.Orientation.Horizontal)
         self.keep.setMinimum(1)
@@ -45,7 +55,7 @@ class CodebookPanel(QWidget):
         row.addWidget(self.keep_label)
         row.addWidget(self.keep, 1)
         row.addWidget(self.reset)
-        layout.addLayout(row)
+        layout.addWidget(self.controls)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -68,6 +78,12 @@ class CodebookPanel(QWidget):
         on every item (ResizeToContents) made a 32-codebook fill take 100-160 ms of the GUI thread."""
         self.grid = grid
         n = grid.n_codebooks
+        tokens = grid.info.tokens
+        self.why_empty.setText("" if tokens else f"{grid.info.spoken} has no codebooks: it codes the waveform itself, so there "
+                                                 "is nothing here to mute, solo or randomize.")
+        self.why_empty.setVisible(not tokens)
+        self.controls.setVisible(tokens)
+        self.table.setVisible(tokens)
         self.table.setUpdatesEnabled(False)
         with QSignalBlocker(self.table), QSignalBlocker(self.keep):
             self.table.setRowCount(n)
@@ -88,7 +104,7 @@ class CodebookPanel(QWidget):
                         item.setCheckState(Qt.CheckState.Unchecked)
                         item.setToolTip(f"{TOGGLES[c]} codebook {k}")
                     self.table.setItem(k, c, item)
-            self.keep.setMaximum(n)
+            self.keep.setMaximum(max(n, 1))
             self.keep.setValue(n)
         for c in range(len(COLUMNS)):
             if c != 4:

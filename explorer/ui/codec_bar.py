@@ -1,5 +1,8 @@
 """The codec bar: which codec, how many codebooks and which torch device encode the open clip.
 
+Opus, the reference codec, has no codebooks: when it is chosen the codebook box gives way to a
+bitrate box (its ``kbps_choices``), and the choice carries ``kbps`` instead of codebooks.
+
 The bar remembers the last choice that worked (:attr:`CodecBar.working`, confirmed by the window when
 an encoding arrives). A choice that fails puts the boxes back to it and is never saved; a saved
 choice that fails at start falls back to the same codec on ``auto``, then to the built-in codec.
@@ -11,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QComboBox, QFileDialog, QLabel, QMessageBox, QToolBar, QWidget
 
 from explorer.codecs.registry import CODEC_NAMES, DEFAULT_CODEC, entry, weights_available
@@ -39,23 +43,33 @@ class CodecBar(QToolBar):
         for name in CODEC_NAMES:
             self.codec_box.addItem(name + ("" if codec_usable(name) else "  (download)"), name)
         self.codebooks_box = QComboBox()
+        self.kbps_box = QComboBox()
+        self.kbps_box.setToolTip("Opus's bitrate setting; the metrics line shows the bitrate its packets measure")
         self.device_box = QComboBox()
         self.device_box.addItems(DEVICES)
         self.device_label = QLabel("device: –")
         self.working: CodecChoice | None = None
         """The last choice an encoding was made with (None until the first)."""
-        for w, label in ((self.codec_box, "Codec "), (self.codebooks_box, "  Codebooks "), (self.device_box, "  Device ")):
-            self.addWidget(QLabel(label))
-            self.addWidget(w)
+        self.setting_actions: dict[str, list[QAction]] = {}
+        """The label and box of each setting ("codebooks", "kbps"): shown only for the codecs that have it."""
+        for w, label, key in ((self.codec_box, "Codec ", ""), (self.codebooks_box, "  Codebooks ", "codebooks"),
+                              (self.kbps_box, "  Bitrate ", "kbps"), (self.device_box, "  Device ", "")):
+            actions = [self.addWidget(QLabel(label)), self.addWidget(w)]
+            if key:
+                self.setting_actions[key] = actions
         self.addWidget(QLabel("  "))
         self.addWidget(self.device_label)
         self.codec_box.activated.connect(lambda _: self._codec_chosen())
         self.codebooks_box.activated.connect(lambda _: self.encode_requested.emit(self.choice()))
+        self.kbps_box.activated.connect(lambda _: self.encode_requested.emit(self.choice()))
         self.device_box.activated.connect(lambda _: self.encode_requested.emit(self.choice()))
         self._fill_codebooks()
 
     def choice(self) -> CodecChoice:
-        return CodecChoice(self.codec_box.currentData(), self.codebooks_box.currentData(), self.device_box.currentText())
+        """The boxes' choice: codebooks for a token codec, kbps for Opus (the other None)."""
+        tokens = entry(self.codec).info().tokens
+        return CodecChoice(self.codec_box.currentData(), self.codebooks_box.currentData() if tokens else None,
+                           self.device_box.currentText(), kbps=None if tokens else self.kbps_box.currentData())
 
     @property
     def codec(self) -> str:
@@ -65,22 +79,31 @@ class CodecBar(QToolBar):
     def device(self) -> str:
         return self.device_box.currentText()
 
-    def select(self, name: str, codebooks: int | None = None) -> None:
-        """Show codec ``name`` with ``codebooks`` (its default if it has no such choice), announcing nothing."""
+    def select(self, name: str, codebooks: int | None = None, kbps: int | None = None) -> None:
+        """Show codec ``name`` with ``codebooks`` (its default if it has no such choice) or, for Opus,
+        ``kbps`` (None: the bitrate shown last, else its default), announcing nothing."""
         select(self.codec_box, name)
-        self._fill_codebooks(codebooks)
+        self._fill_codebooks(codebooks, kbps)
 
-    def _fill_codebooks(self, choose: int | None = None) -> None:
+    def _fill_codebooks(self, choose: int | None = None, kbps: int | None = None) -> None:
+        """Fill the setting the codec has (codebooks, or Opus's kbps) and show only that one."""
         info = entry(self.codec).info()
         fill(self.codebooks_box, ((f"{n}", n) for n in info.codebook_choices))
         select(self.codebooks_box, choose if choose in info.codebook_choices else info.default_codebooks)
+        if not info.tokens:
+            shown = kbps or self.kbps_box.currentData()
+            fill(self.kbps_box, ((f"{k} kbps", k) for k in info.kbps_choices))
+            select(self.kbps_box, shown if shown in info.kbps_choices else info.default_kbps)
+        for key, actions in self.setting_actions.items():
+            for action in actions:
+                action.setVisible((key == "codebooks") == info.tokens)
 
     def show_device(self, device: str) -> None:
         self.device_label.setText(f"device: {device}")
 
     def show_choice(self, choice: CodecChoice) -> None:
         """Show ``choice`` in the boxes, announcing nothing."""
-        self.select(choice.name, choice.codebooks)
+        self.select(choice.name, choice.codebooks, choice.kbps)
         select(self.device_box, choice.device)
 
     def confirm(self, choice: CodecChoice) -> None:
@@ -139,6 +162,7 @@ class CodecBar(QToolBar):
         s.beginGroup("codec")
         s.setValue("name", self.working.name)
         s.setValue("codebooks", int(self.working.codebooks or 0))
+        s.setValue("kbps", int(self.working.kbps or 0))
         s.setValue("device", self.working.device)
         s.endGroup()
 
@@ -146,7 +170,8 @@ class CodecBar(QToolBar):
         s.beginGroup("codec")
         name = setting(s, "name", DEFAULT_CODEC)
         codebooks = setting(s, "codebooks", 0) or None
+        kbps = setting(s, "kbps", 0) or None
         device = setting(s, "device", "auto")
         s.endGroup()
-        self.select(name if codec_usable(name) else DEFAULT_CODEC, codebooks)
+        self.select(name if codec_usable(name) else DEFAULT_CODEC, codebooks, kbps)
         select(self.device_box, device)

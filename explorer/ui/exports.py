@@ -19,6 +19,7 @@ from explorer.core.errors import ExplorerError
 from explorer.core.output import output_file
 from explorer.core.provenance import write_sidecar
 from explorer.core.tokens import save_tokens
+from explorer.services.engine import refuse_token_file
 from explorer.services.session import SessionModel
 
 
@@ -63,8 +64,14 @@ class Exports(QObject):
             self._export(target, write)
 
     def export_tokens(self, path: Path | None = None) -> None:
+        """Write the shown encoding's tokens; refused, before a file name is asked for, for Opus (no tokens)."""
         enc, edits = self.model.encoding, self.model.edits
         if enc is None:
+            return
+        try:
+            refuse_token_file(enc.info)
+        except ExplorerError as exc:
+            self._failed(exc)
             return
         path = path or self._target("Export tokens", ".npz", "Tokens (*.npz)")
         if path:
@@ -81,12 +88,15 @@ class Exports(QObject):
             if not self.window.grab().save(str(tmp), "PNG"):
                 raise ExplorerError(f"Could not write '{path}': the picture could not be encoded.")
 
+    def _failed(self, exc: ExplorerError) -> None:
+        QMessageBox.warning(self.window, "Export failed", str(exc))
+
     def _export(self, path: Path, write: Callable[[], Any]) -> None:
         """Run ``write``; show a refusal or failure in a dialog, notes the writer returns (peaks limited)
         with the result."""
         try:
             notes = write()
         except ExplorerError as exc:
-            QMessageBox.warning(self.window, "Export failed", str(exc))
+            self._failed(exc)
             return
         self.message.emit(f"Saved {path}" + (f" ({'; '.join(notes)})" if notes else ""), 8000)

@@ -1,4 +1,8 @@
-"""What the token grid and the codebook panel show, extracted from an encoding as plain numpy."""
+"""What the token grid and the codebook panel show, extracted from an encoding as plain numpy.
+
+A codec without tokens (Opus) gives a grid of no codebooks; it keeps its packet count and measured
+bitrate, so the views can say in one line why there is nothing to draw (:meth:`GridData.no_tokens`).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ import numpy as np
 
 from explorer.codecs.base import CodecInfo
 from explorer.core.edits import Edits, heard_bitrate
-from explorer.services.engine import Encoding
+from explorer.services.engine import Encoding, packet_ms
 from explorer.core.metrics import CodebookStats
 from explorer.core.types import AnyArray, IntArray
 
@@ -24,6 +28,8 @@ class GridData:
     duration: float
     bitrate: float
     notes: tuple[str, ...]
+    packets: int = 0
+    """A packet codec's packet count (0 for token codecs, and live, where packets are not counted)."""
 
     @classmethod
     def of(cls, enc: Encoding, stats: list[CodebookStats]) -> "GridData":
@@ -37,6 +43,7 @@ class GridData:
             duration=enc.duration,
             bitrate=enc.bitrate,
             notes=enc.notes,
+            packets=len(enc.packets.data) if enc.packets is not None else 0,
         )
 
     @classmethod
@@ -52,6 +59,18 @@ class GridData:
     def n_codebooks(self) -> int:
         return len(self.codes)
 
+    def no_tokens(self) -> str:
+        """Why a codec without tokens shows no grid, in one line ('' for a token codec): with the packets
+        and the measured bitrate once there is an encoding."""
+        info = self.info
+        if info.tokens:
+            return ""
+        text = f"{info.spoken} has no tokens: it codes the waveform in {packet_ms(info)} ms packets"
+        return text + (f" ({self.packets} packets, measured {self.bitrate / 1000:.2f} kbps)" if self.packets else "")
+
     def heard_bitrate(self, edits: Edits) -> float:
-        """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing)."""
+        """Bits per second of the codebooks ``edits`` lets through (muted and unkept ones cost nothing);
+        a codec without tokens: its measured bitrate."""
+        if not self.info.tokens:
+            return self.bitrate
         return heard_bitrate([s.bitrate for s in self.stats], edits)

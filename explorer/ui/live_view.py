@@ -4,6 +4,9 @@ Each view keeps a ring twice its visible width and writes every new column at ``
 (friture's spectrogram image), so the last N columns are always the one contiguous slice
 ``[j + 1, j + 1 + N)``: no ``np.roll`` per frame. Columns are written when data arrives; the images
 are set on the window's draw timer, only when something changed. Only the GUI thread touches them.
+
+A codec without tokens (Opus) scrolls its two spectrograms and, in place of the grid, says in one
+line that it has none.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from explorer.codecs.base import CodecInfo
 from explorer.core.types import AnyArray
 from explorer.core.edits import Edits
 from explorer.core.palettes import token_palette
+from explorer.ui.grid_data import GridData
 from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells
 
 WINDOW_SECONDS = 8.0
@@ -81,6 +85,10 @@ class LiveViews(pg.GraphicsLayoutWidget):
             plot.addItem(self.images[name])
         self.info: CodecInfo | None = None
         self.rings: dict[str, ScrollRing] = {}
+        self.no_tokens = pg.TextItem("", color=(220, 220, 220), anchor=(0, 0))
+        self.no_tokens.setParentItem(self.grid.getViewBox())
+        self.no_tokens.setPos(8, 8)
+        self.no_tokens.hide()
 
     def start(self, info: CodecInfo, n_codebooks: int, hop: int) -> None:
         """Clear the views for a live run of ``info``'s codec (``hop``: samples per finest frame)."""
@@ -94,9 +102,14 @@ class LiveViews(pg.GraphicsLayoutWidget):
         self.rings = {
             "in": ScrollRing(257, spec_cols, SPECTRO_LEVELS[0]),
             "out": ScrollRing(257, spec_cols, SPECTRO_LEVELS[0]),
-            "grid": ScrollRing(n_codebooks, frames, 0, (4,), np.uint8),
         }
-        self.rings["grid"].data[..., 3] = 255
+        if info.tokens:
+            self.rings["grid"] = ScrollRing(n_codebooks, frames, 0, (4,), np.uint8)
+            self.rings["grid"].data[..., 3] = 255
+        self.images["grid"].setVisible(info.tokens)
+        self.no_tokens.setText(GridData.live(info, n_codebooks).no_tokens())
+        self.no_tokens.setVisible(not info.tokens)
+        self.grid.setLabel("left", "codebook" if info.tokens else "")
         span = spec_cols * 256 / rate
         self.rects = {"in": QRectF(-span, 0, span, rate / 2), "out": QRectF(-span, 0, span, rate / 2),
                       "grid": QRectF(-frames * self.frame_seconds, 0, frames * self.frame_seconds, n_codebooks)}
@@ -105,7 +118,7 @@ class LiveViews(pg.GraphicsLayoutWidget):
         for plot in (self.spec_in, self.spec_out):
             plot.setYRange(0, min(rate / 2, 12000), padding=0)
         self.spec_in.setXRange(-WINDOW_SECONDS, 0, padding=0)
-        self.grid.setYRange(0, n_codebooks, padding=0)
+        self.grid.setYRange(0, max(n_codebooks, 1), padding=0)
         ticks = [(n_codebooks - k - 0.5, f"{k}" + (" sem" if k in info.semantic_codebooks else "")) for k in range(n_codebooks)]
         self.grid.getAxis("left").setTicks([ticks[:: max(1, n_codebooks // 16)], ticks])
         self.draw()
@@ -117,7 +130,7 @@ class LiveViews(pg.GraphicsLayoutWidget):
         for name, cols in (("in", chunk.input_db), ("out", chunk.output_db)):
             if len(cols):
                 self.rings[name].write(cols.T)
-        if chunk.codes:
+        if chunk.codes and "grid" in self.rings:
             self.rings["grid"].write(self._cells(chunk.codes, chunk.edits))
 
     def add_all(self, chunks: list[ViewChunk]) -> None:
@@ -149,4 +162,4 @@ class LiveViews(pg.GraphicsLayoutWidget):
     @property
     def columns(self) -> int:
         """Token frames shown so far (for tests and the status line)."""
-        return self.rings["grid"].written if self.rings else 0
+        return self.rings["grid"].written if "grid" in self.rings else 0

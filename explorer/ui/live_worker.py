@@ -79,7 +79,7 @@ class LiveWorker(QThread):
         try:
             engine = open_live(r.choice)
             run = LiveRun(engine, r.record, r.monitor, self._edits, r.input_device, r.output_device,
-                          codebooks=r.choice.codebooks, views=True)
+                          codebooks=r.choice.codebooks, kbps=r.choice.kbps, views=True)
             run.start()
             self.run_ = run
             run.set_edits(self._edits)

@@ -56,7 +56,8 @@ class MetricsLine(QLabel):
         shown = (("SI-SDR", "si_sdr", q.si_sdr, ".2f", " dB"), ("mel", "mel_distance", q.mel_distance, ".3f", ""),
                  ("STOI", "stoi", q.stoi, ".3f", ""))
         self._fast = [f"{codec}:"] + [f"{label} {fmt(value, spec, unit)}" for label, _, value, spec, unit in shown]
-        self._rest = [f"{grid.heard_bitrate(decoded.edits) / 1000:.2f} kbps heard", f"decode {decoded.seconds:.2f} s"]
+        kbps = f"{grid.heard_bitrate(decoded.edits) / 1000:.2f} kbps {'heard' if grid.info.tokens else 'measured'}"
+        self._rest = [kbps, f"decode {decoded.seconds:.2f} s"]
         if edit_to_sound_ms is not None:
             self._rest.append(f"edit→sound {edit_to_sound_ms:.0f} ms")
         self._tips = [f"{label} n/a: {q.reason(name) or 'not a finite number'}"

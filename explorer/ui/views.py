@@ -147,6 +147,12 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
         self.occurrences.setZValue(10)
         self.grid.addItem(self.occurrences)
+        self.no_tokens = pg.TextItem("", color=(220, 220, 220), anchor=(0, 0))
+        """The one line a codec without tokens (Opus) shows in place of its grid: a child of the view box,
+        so it stays in the corner however the time axis is zoomed or panned."""
+        self.no_tokens.setParentItem(self.grid.getViewBox())
+        self.no_tokens.setPos(8, 8)
+        self.no_tokens.hide()
         self.scene().sigMouseMoved.connect(self._hover)
         self.scene().sigMouseClicked.connect(self._clicked)
 
@@ -180,9 +186,13 @@ class TimeViews(pg.GraphicsLayoutWidget):
 
     # ------------------------------------------------------------ token grid
     def show_grid(self, grid: GridData, edits: Edits) -> None:
+        """Draw ``grid``'s tokens under ``edits``; for a codec without tokens, say so in one line instead."""
         self._grid = grid
         self.occurrences.clear()
-        if len(self._palette) != grid.info.codebook_size:
+        self.no_tokens.setText(grid.no_tokens())
+        self.no_tokens.setVisible(not grid.info.tokens)
+        self.grid.setLabel("left", "codebook" if grid.info.tokens else "")
+        if len(self._palette) != grid.info.codebook_size and grid.info.tokens:
             self._palette = token_palette(grid.info.codebook_size)
         for image in self.grid_images:
             image.clear()
@@ -195,7 +205,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
                 self._groups.append([k])
         self.grid_images = [TiledImage(self.grid) for _ in self._groups]
         self.mark_edits(edits)
-        self.grid.setYRange(0, n, padding=0)
+        self.grid.setYRange(0, max(n, 1), padding=0)
         axis = self.grid.getAxis("left")
         ticks = [(n - k - 0.5, f"{k}" + (" sem" if k in grid.info.semantic_codebooks else "")) for k in range(n)]
         axis.setTicks([ticks[:: max(1, n // 16)], ticks])

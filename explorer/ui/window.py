@@ -29,6 +29,7 @@ from explorer.core.errors import ExplorerError
 from explorer.core.resources import resource
 from explorer.core.types import FloatArray
 from explorer.core.session_file import session_json
+from explorer.services.engine import refuse_edits
 from explorer.services.session import (
     CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel,
 )
@@ -182,7 +183,7 @@ class MainWindow(QMainWindow):
         lo, hi = self.views.wave.viewRange()[0]
         grid = self.grid
         return session_json(self.model.path, self.model.edits, (lo, hi), self.file_view.spectrogram,
-                            grid.info.name if grid else None, grid.n_codebooks if grid else None)
+                            grid.info.name if grid else None, grid.n_codebooks if grid and grid.info.tokens else None)
 
     def saved_session(self) -> Path | None:
         """The clip of the last session, if it still exists; its edits and view become pending, and
@@ -249,7 +250,8 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.live_views)
         self.panel.show_grid(GridData.live(info, n), self.model.cleared())
         self.model.set_edits(self.model.cleared())
-        self.statusBar().showMessage(f"Live: {info.name}. Speak; mute or solo codebooks in the panel.", 5000)
+        hint = "mute or solo codebooks in the panel" if info.tokens else f"{info.spoken} has no codebooks to edit"
+        self.statusBar().showMessage(f"Live: {info.name}. Speak; {hint}.", 5000)
 
     def _live_ended(self, reason: str, folder: Any, problem: bool) -> None:
         self.stack.setCurrentIndex(0)
@@ -294,6 +296,7 @@ class MainWindow(QMainWindow):
         self.store.changed()
         if edits is not None:
             try:
+                refuse_edits(grid.info, edits)
                 edits.check(grid.n_codebooks)
             except ExplorerError as exc:
                 self._on_failed("Edits not applied", str(exc))
