@@ -21,7 +21,8 @@ from explorer.core.provenance import provenance, write_sidecar
 from explorer.services.engine import Encoding, Engine, Progress, report, within
 from explorer.services.session import Engines
 from explorer.core.metrics import Quality, reconstruction_quality, rounded
-from explorer.core.perceptual import SlowQuality, slow_quality
+from explorer.core.perceptual import SlowQuality
+from explorer.services import scoring
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ def compare_one(engine: Engine, clip: Clip, n_codebooks: int | None = None, spee
     t_dec = time.perf_counter() - t
     report(progress, 2 * coded, f"Measuring {engine.info.name}")
     q = reconstruction_quality(clip, out)
-    slow = slow_quality(clip, out, speech, q.delay_samples)
+    slow = scoring.slow(clip, out, speech, q.delay_samples)
     row = CompareRow(
         codec=engine.info.name if n_codebooks is None else f"{engine.info.name}@{n_codebooks}",
         sample_rate=engine.info.sample_rate,

@@ -32,7 +32,7 @@ from explorer.services.engine import Engine
 from explorer.services.session import CodecChoice, Engines, open_engine
 from explorer.core.errors import CodecError
 from explorer.core.metrics import Quality, align, fmt, mono_readers, reconstruction_quality, rounded
-from explorer.core.perceptual import slow_quality
+from explorer.services.scoring import slow
 from explorer.core.provenance import CodecRun, provenance, provenance_text, sidecar_path, write_sidecar
 
 
@@ -82,7 +82,7 @@ def _measured(engine: Engine, clip: Clip, enc: Any, edits: Edits, pesq: bool = F
     m = {"kbps": round(float(kbps), 3), "si_sdr_db": rounded(q.si_sdr, 2), "stoi": rounded(q.stoi, 4),
          "mel_distance": rounded(q.mel_distance, 4)}
     if pesq:
-        m["pesq"] = rounded(slow_quality(clip, out, delay=q.delay_samples, metrics=("pesq",)).pesq, 3)
+        m["pesq"] = rounded(slow(clip, out, delay=q.delay_samples, metrics=("pesq",)).pesq, 3)
     return out, m
 
 
@@ -383,7 +383,7 @@ def exercise_medium(engine: Engine, clip: Clip, reference: Engine | None = None)
             for k in counts]
     for label, out, bps, edits in rows + [(*r, None) for r in references]:
         q = reconstruction_quality(clip, out)
-        pesq = slow_quality(clip, out, delay=q.delay_samples, metrics=("pesq",))
+        pesq = slow(clip, out, delay=q.delay_samples, metrics=("pesq",))
         err = mse(clip, out, q.delay_samples)
         row: dict[str, Any] = {"codec": label, "family": label.partition("@")[0], "kbps": round(bps / 1000, 3), "pesq": rounded(pesq.pesq, 3), "mse": float(f"{err:.4g}"),
                "si_sdr_db": rounded(q.si_sdr, 2)}

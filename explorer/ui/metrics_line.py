@@ -7,7 +7,6 @@ reconstruction is still the one on screen.
 
 from __future__ import annotations
 
-import atexit
 from concurrent.futures import Future
 
 from PySide6.QtCore import Qt, Signal
@@ -16,21 +15,14 @@ from PySide6.QtWidgets import QLabel, QWidget
 from explorer.core.audio import Clip
 from explorer.core.metrics import fmt
 from explorer.core.perceptual import SlowQuality
-from explorer.services.scoring import Scorer
+from explorer.services.scoring import Scorer, shared
 from explorer.services.session import Decoded
 from explorer.ui.grid_data import GridData
 
 
-_SCORER: Scorer | None = None
-
-
 def scorer() -> Scorer:
-    """The app's one scoring process, shared by its windows, started on first use."""
-    global _SCORER
-    if _SCORER is None:
-        _SCORER = Scorer()
-        atexit.register(_SCORER.close)
-    return _SCORER
+    """The app's one scoring process, shared by its windows and the classroom tools, started on first use."""
+    return shared()
 
 
 class MetricsLine(QLabel):

@@ -17,6 +17,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, QThread, Signal
 
 from explorer.core.errors import ExplorerError
+from explorer.services.scoring import offloaded, shared
 from explorer.services.session import Engines
 from explorer.ui.job_queue import JobQueue
 
@@ -93,7 +94,9 @@ class ToolWorker(QThread):
         while (taken := self._jobs.take()) is not None:
             key, job = taken
             try:
-                self._done.emit(key, job(self.engines))
+                with offloaded(shared()):  # PESQ and ViSQOL in the scoring process: they hold the GIL for seconds
+                    result = job(self.engines)
+                self._done.emit(key, result)
             except ExplorerError as exc:
                 self._failed.emit(key, str(exc))
             except Exception as exc:  # noqa: BLE001 - shown to the user, logged in full
