@@ -61,6 +61,36 @@ def test_codeword_vectors_are_what_each_code_adds(loaded, speech, name):
             assert v[enc.codes[k][i]] == pytest.approx(c[k, :, i * s], rel=1e-4, abs=1e-5)
 
 
+def delta_e(lab1, lab2):
+    """CIEDE2000 between two CIELAB colours, by ColorAide (a colour library kept up; the app converts with numpy)."""
+    from coloraide import Color
+
+    return Color("lab-d65", list(map(float, lab1))).delta_e(Color("lab-d65", list(map(float, lab2))), method="2000")
+
+
+def rgba_to_lab(rgba):
+    from coloraide import Color
+
+    return np.array([Color("srgb", [c / 255 for c in px[:3]]).convert("lab-d65").coords() for px in rgba])
+
+
+def test_lab_to_rgba_agrees_with_coloraide_and_keeps_lightness_and_hue_out_of_gamut():
+    from coloraide import Color
+
+    from explorer.core.palettes import LAB_RANGES, lab_to_rgba
+
+    rng = np.random.default_rng(0)
+    lab = np.column_stack([rng.uniform(*r, 1500) for r in LAB_RANGES])
+    ours = lab_to_rgba(lab)
+    inside = np.array([Color("lab-d65", list(x)).convert("srgb").in_gamut() for x in lab])
+    theirs = np.array([[round(c * 255) for c in Color("lab-d65", list(x)).convert("srgb").coords()] for x in lab[inside]])
+    assert 0.5 < inside.mean() < 1 and np.abs(ours[inside, :3].astype(int) - theirs).max() <= 1
+    back = rgba_to_lab(ours[~inside])
+    assert np.abs(back[:, 0] - lab[~inside, 0]).max() < 0.5  # lightness kept
+    hue = lambda x: np.degrees(np.arctan2(x[:, 2], x[:, 1]))  # noqa: E731
+    assert np.abs((hue(back) - hue(lab[~inside]) + 180) % 360 - 180).max() < 5  # hue kept; only chroma gave way
+
+
 def _nearest_and_farthest(v, i):
     d = np.linalg.norm(v - v[i], axis=1)
     d[i] = np.inf
@@ -73,7 +103,7 @@ def _nearest_and_farthest(v, i):
 def test_near_identical_codewords_get_near_identical_colours(loaded, name):
     """Per family: a codeword and a near-identical copy of it (one part in a thousand of the codebook's
     spread) get colours the eye cannot tell apart, closer than the codeword farthest from it."""
-    from explorer.core.palettes import delta_e, rgba_to_lab, similarity_palette
+    from explorer.core.palettes import similarity_palette
 
     engine = loaded(name)
     v = engine.codeword_vectors(0).astype(np.float64)
@@ -91,7 +121,7 @@ def test_similar_codewords_get_similar_colours_on_trained_codebooks(loaded):
     """rvq-lab's codebooks are trained (random-weight codebooks are isotropic noise, where three
     components of many carry little): a code's nearest codeword is closer in colour than its farthest,
     and lightness follows the first principal component."""
-    from explorer.core.palettes import delta_e, principal_scores, rgba_to_lab, similarity_palette
+    from explorer.core.palettes import principal_scores, similarity_palette
 
     engine = loaded("rvq-lab")
     for k in (0, 1, engine.info.max_codebooks - 1):
