@@ -103,7 +103,8 @@ def lab_to_rgba(lab: FloatArray, steps: int = 16) -> AnyArray:
         ok: AnyArray = np.all((rgb >= -1e-9) & (rgb <= 1 + 1e-9), axis=1)
         return ok
 
-    lo, hi = np.zeros(len(lab)), np.ones(len(lab))  # the chroma scale that fits, and one that may not
+    lo: AnyArray = np.zeros(len(lab))  # the chroma scale that fits
+    hi: AnyArray = np.ones(len(lab))  # and one that may not
     lo[fits(hi)] = 1.0
     for _ in range(steps):
         mid = (lo + hi) / 2
