@@ -166,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-c", "--codec", default=None, help="codec to start with (default: the last one used, or rvq-lab)")
     p.add_argument("--screenshot", default=None, metavar="PNG", help="render the window to this PNG once decoded, then exit")
     p.add_argument("--spectrogram", choices=("original", "reconstruction", "difference"), default=None, help="which spectrogram to show")
+    p.add_argument("--grid", choices=("ids", "similarity", "energy"), default=None,
+                   help="colour the token grid by token id, by similarity of what each code adds, or by its energy")
     _add_edit_flags(p)
 
     p = sub.add_parser("live", help="encode and decode the microphone live; monitor and record the take")
@@ -456,6 +458,7 @@ def cmd_roundtrip(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     from explorer.core.audio import load_audio
+    from explorer.core.edits import Edits
     from explorer.core.metrics import fmt
     from explorer.services.token_stats import per_codebook
 
@@ -466,7 +469,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     bar.close()
     rows = per_codebook(engine, enc)
     result = {"codec": engine.info.name, "codebooks": enc.n_codebooks, "seconds": round(clip.duration, 3),
-              "bitrate_bps": round(enc.bitrate, 1), "per_codebook": rows}
+              "bitrate_bps": round(enc.bitrate, 1), "per_codebook": rows, "provenance": enc.provenance(Edits())}
     _say_notes(enc.notes)
     if args.json:
         print(json.dumps(finite(result), indent=2, allow_nan=False))
@@ -653,7 +656,7 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
-    return run(args.input, args.codec, args.screenshot, edits=_edits(args), spectrogram=args.spectrogram)
+    return run(args.input, args.codec, args.screenshot, edits=_edits(args), spectrogram=args.spectrogram, grid=args.grid)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

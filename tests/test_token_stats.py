@@ -156,6 +156,7 @@ def test_stats_command_prints_the_rvq_curve(tmp_path, speech, loaded):
 
     expected = per_codebook(engine, engine.encode(load_audio(wav), 8))
     assert out["codec"] == "rvq-lab" and out["per_codebook"] == expected and len(expected) == 8
+    assert out["provenance"]["codecs"][0]["weights"] == engine.weights_id  # what made the numbers
     p = subprocess.run([sys.executable, "-m", "explorer", "stats", str(wav), "-c", "rvq-lab", "-n", "8"],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "residual after" in p.stdout and "nan" not in p.stdout.lower()

@@ -17,6 +17,7 @@ The latent is walked in blocks of frames, so a long clip never holds every contr
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 
 from explorer.core.metrics import codebook_stats
+from explorer.core.palettes import similarity_palette
 from explorer.core.types import AnyArray, FloatArray
 from explorer.services.engine import Encoding, Engine
 
@@ -98,3 +100,47 @@ def per_codebook(engine: Engine, enc: Encoding) -> list[dict[str, Any]]:
              "utilization": round(s.utilization, 4), "bitrate": round(s.bitrate, 2),
              "energy_share": value(e.share[k]), "residual_after": value(e.residual_after[k])}
             for k, s in enumerate(stats)]
+
+
+VECTOR_NOTES = {
+    "snac": "each code's vector after its codebook's output projection (8 to the decoder's width), the same "
+            "over all the latent frames its scale's code covers",
+    "mimi": "each code's vector through its quantizer's output projection (256 to 512 dimensions): codebook 0 "
+            "through the semantic quantizer's, the others through the acoustic one's, so the two kinds are not "
+            "on one scale",
+    "dac": "each code's vector after its codebook's output projection (8 to 1024 dimensions)",
+    "encodec": "each code's codeword (128 dimensions): EnCodec adds codewords as they are",
+    "speechtokenizer": "each code's codeword (1024 dimensions), added as it is",
+    "rvq-lab": "each code's codeword in its own part of the latent: the 22 envelope values for codebook 0, "
+               "its slice of normalized MDCT bins for a residual stage",
+}
+"""What the similarity colours' vectors are, per family: the hover text says it."""
+
+_PALETTES: "weakref.WeakKeyDictionary[Engine, list[AnyArray]]" = weakref.WeakKeyDictionary()
+
+
+def similarity_palettes(engine: Engine) -> list[AnyArray]:
+    """Each codebook's similarity colours (:func:`explorer.core.palettes.similarity_palette` of its
+    :meth:`Engine.codeword_vectors`), computed once per loaded model."""
+    if engine not in _PALETTES:
+        _PALETTES[engine] = [similarity_palette(engine.codeword_vectors(k)) for k in range(engine.info.max_codebooks)]
+    return _PALETTES[engine]
+
+
+@dataclass(frozen=True)
+class GridColours:
+    """What the token grid's "similarity" and "energy" modes draw, computed off the GUI thread."""
+
+    palettes: list[AnyArray]
+    """RGBA uint8 ``[codebook_size, 4]`` per codebook."""
+    energy_db: list[FloatArray]
+    """``20 log10 ||c_k||`` at each code of codebook k."""
+    vectors: str
+    """What the vectors behind the similarity colours are (:data:`VECTOR_NOTES`)."""
+
+
+def grid_colours(engine: Engine, enc: Encoding) -> GridColours:
+    """The grid's similarity palettes and per-cell energies for ``enc``."""
+    e = energy(engine, enc)
+    return GridColours(similarity_palettes(engine)[: enc.n_codebooks], [e.db(k) for k in range(enc.n_codebooks)],
+                       VECTOR_NOTES.get(engine.info.family, "each code's contribution to the latent"))

@@ -25,11 +25,12 @@ log = logging.getLogger(__name__)
 
 
 def run(path: str | None, codec: str | None, screenshot: str | None = None, timeout_s: float = 300.0,
-        edits: Edits | None = None, spectrogram: str | None = None) -> int:
+        edits: Edits | None = None, spectrogram: str | None = None, grid: str | None = None) -> int:
     """Open the window on ``path`` (the bundled speech clip if None) and run until it closes.
 
     ``edits`` are applied once the clip is encoded; ``spectrogram`` picks the spectrogram shown
-    (original, reconstruction or difference). With ``screenshot``, wait until the reconstruction
+    (original, reconstruction or difference), ``grid`` how the token grid is coloured (ids, similarity
+    or energy). With ``screenshot``, wait until the reconstruction
     for those edits is drawn, save the window as a PNG and exit (status 0), or exit with status 1
     and the reason on stderr if anything fails or nothing is drawn within ``timeout_s``.
 
@@ -74,6 +75,8 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
         window.pending_edits = edits
     if spectrogram:
         window.file_view.set_spectrogram(spectrogram)
+    if grid:
+        window.file_view.set_grid_mode(grid)
     if screenshot:
         _shoot_when_drawn(window, Path(screenshot), timeout_s, finish)
     window.show()

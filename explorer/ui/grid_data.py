@@ -16,6 +16,7 @@ from explorer.core.edits import Edits, heard_bitrate
 from explorer.services.engine import Encoding, packet_ms
 from explorer.core.metrics import CodebookStats
 from explorer.core.types import AnyArray, IntArray
+from explorer.services.token_stats import GridColours
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,11 @@ class GridData:
     notes: tuple[str, ...]
     packets: int = 0
     """A packet codec's packet count (0 for token codecs, and live, where packets are not counted)."""
+    colours: GridColours | None = None
+    """The similarity palettes and per-cell energies (None: not computed, live mode and Opus)."""
 
     @classmethod
-    def of(cls, enc: Encoding, stats: list[CodebookStats]) -> "GridData":
+    def of(cls, enc: Encoding, stats: list[CodebookStats], colours: GridColours | None = None) -> "GridData":
         info = enc.info
         return cls(
             info=info,
@@ -44,6 +47,7 @@ class GridData:
             bitrate=enc.bitrate,
             notes=enc.notes,
             packets=len(enc.packets.data) if enc.packets is not None else 0,
+            colours=colours,
         )
 
     @classmethod

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from explorer.core.session_file import SPECTROGRAM_MODES
-from explorer.ui.views import TimeViews
+from explorer.ui.views import GRID_MODES, LEGENDS, TimeViews
 
 
 class TimePanel(QWidget):
@@ -14,6 +15,10 @@ class TimePanel(QWidget):
         self.views = TimeViews()
         self.spec_box = QComboBox()
         self.spec_box.addItems(SPECTROGRAM_MODES)
+        self.grid_box = QComboBox()
+        self.grid_box.addItems(GRID_MODES)
+        for i, mode in enumerate(GRID_MODES):
+            self.grid_box.setItemData(i, LEGENDS[mode], Qt.ItemDataRole.ToolTipRole)
         self.hover_label = QLabel(" ")
         self.codec_label = QLabel("")
         """Which codec each view shows, while they differ (a switch is being decoded)."""
@@ -23,12 +28,15 @@ class TimePanel(QWidget):
         top = QHBoxLayout()
         top.addWidget(QLabel("Spectrogram:"))
         top.addWidget(self.spec_box)
+        top.addWidget(QLabel("Tokens coloured by:"))
+        top.addWidget(self.grid_box)
         top.addWidget(self.codec_label)
         top.addStretch(1)
         top.addWidget(self.hover_label)
         layout.addLayout(top)
         layout.addWidget(self.views, 1)
         self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
+        self.grid_box.currentTextChanged.connect(self.views.set_grid_mode)
         self.views.hovered.connect(self.hover_label.setText)
 
     def show_codecs(self, tokens: str, sound: str | None) -> None:
@@ -43,6 +51,14 @@ class TimePanel(QWidget):
     @property
     def spectrogram(self) -> str:
         return self.spec_box.currentText()
+
+    @property
+    def grid_mode(self) -> str:
+        return self.grid_box.currentText()
+
+    def set_grid_mode(self, mode: str) -> None:
+        """Colour the token grid by ``mode`` (ids, similarity or energy)."""
+        self.grid_box.setCurrentText(mode)
 
     def set_spectrogram(self, mode: str) -> None:
         """Show spectrogram ``mode`` (original, reconstruction or difference)."""

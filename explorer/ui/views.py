@@ -16,12 +16,24 @@ from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor
 
 from explorer.core.edits import Edits, frame_span
-from explorer.core.palettes import token_palette
+from explorer.core.palettes import colormap, token_palette
 from explorer.core.types import AnyArray, FloatArray
 from explorer.ui.grid_data import GridData
 from explorer.ui.worker import Spectra
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
+
+GRID_MODES = ("ids", "similarity", "energy")
+"""The token grid's colourings: by token id, by what each code adds (alike colours, alike contributions),
+by the energy each cell adds to the latent."""
+ENERGY_RANGE_DB = 60.0
+"""The energy mode's scale: the loudest cell's level down to this many dB below it, on one scale for all rows."""
+LEGENDS = {
+    "ids": "colour: token id (neighbouring ids differ on purpose; equal colours are equal tokens)",
+    "similarity": "colour: what the code adds to the latent: alike colours, alike contributions "
+                  "(lightness: the codebook's 1st principal component, blue-yellow: 2nd, red-green: 3rd)",
+    "energy": "colour: how much each cell adds to the latent, ‖contribution‖ in dB (scale at the right)",
+}
 
 SPECTRO_LEVELS = (-90.0, -10.0)
 DIFF_LEVELS = (-30.0, 30.0)
@@ -144,6 +156,17 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._grid: GridData | None = None
         self._palette = token_palette(16)
         self._groups: list[list[int]] = []
+        self.grid_mode = "ids"
+        self._edits = Edits()
+        self._base: dict[str, list[AnyArray]] = {}
+        """Each mode's cell colours per codebook before the edits' marks, made once per grid (a mode
+        switch on a long clip only re-marks and redraws)."""
+        self._energy_levels = (0.0, 1.0)
+        self.grid_legend = pg.LabelItem(LEGENDS["ids"], size="8pt", color="#c0c4cc", justify="left")
+        self.addItem(self.grid_legend, row=3, col=0)
+        self.energy_bar = pg.GradientLegend((12, 90), (-8, 8))
+        self.energy_bar.setParentItem(self.grid.getViewBox())
+        self.energy_bar.hide()
         self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
         self.occurrences.setZValue(10)
         self.grid.addItem(self.occurrences)
@@ -205,6 +228,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
                 self._groups.append([k])
         self.grid_images = [TiledImage(self.grid) for _ in self._groups]
         self.mark_edits(edits)
+        self._show_legend()
         self.grid.setYRange(0, max(n, 1), padding=0)
         axis = self.grid.getAxis("left")
         ticks = [(n - k - 0.5, f"{k}" + (" sem" if k in grid.info.semantic_codebooks else "")) for k in range(n)]
@@ -227,15 +251,59 @@ class TimeViews(pg.GraphicsLayoutWidget):
         if grid is None:
             return
         n = grid.n_codebooks
+        base = self._cells(grid)
+        self._edits = edits
         for group, image in zip(self._groups, self.grid_images):
             rows = []
             for k in reversed(group):
-                rgba = self._palette[grid.codes[k]]
+                rgba = base[k].copy()
                 mark_cells(rgba, k, edits, frame_span(edits, grid.times[k]))
                 rows.append(rgba)
             k = group[0]
             width = grid.duration if grid.info.segment is not None else len(grid.codes[k]) * grid.step[k]
             image.set(np.stack(rows), QRectF(0, n - 1 - group[-1], width, len(group)), None)
+
+    def _cells(self, grid: GridData) -> list[AnyArray]:
+        """The cells' colours in :attr:`grid_mode`, per codebook, before the edits' marks (cached)."""
+        mode = self.grid_mode if grid.colours is not None else "ids"
+        if mode not in self._base:
+            if mode == "similarity" and grid.colours is not None:
+                cells = [grid.colours.palettes[k][grid.codes[k]] for k in range(grid.n_codebooks)]
+            elif mode == "energy" and grid.colours is not None:
+                top = max((float(np.max(e)) for e in grid.colours.energy_db if e.size), default=0.0)
+                self._energy_levels = (top - ENERGY_RANGE_DB, top)
+                cells = []
+                for e in grid.colours.energy_db:
+                    rgba = np.full((len(e), 4), 255, np.uint8)
+                    rgba[:, :3] = colormap(e, *self._energy_levels)
+                    cells.append(rgba)
+            else:
+                cells = [self._palette[grid.codes[k]] for k in range(grid.n_codebooks)]
+            self._base[mode] = cells
+        return self._base[mode]
+
+    def set_grid_mode(self, mode: str) -> None:
+        """Colour the grid by ``mode`` (one of :data:`GRID_MODES`), with its legend."""
+        if mode not in GRID_MODES:
+            raise ValueError(mode)
+        self.grid_mode = mode
+        if self._grid is not None:
+            self.mark_edits(self._edits)
+        self._show_legend()
+
+    def _show_legend(self) -> None:
+        mode = self.grid_mode
+        missing = mode != "ids" and self._grid is not None and self._grid.colours is None
+        self.grid_legend.setText(LEGENDS["ids"] + f" ({mode} colours are made from a whole encoding, not live)"
+                                 if missing else LEGENDS[mode])
+        energy = mode == "energy" and self._grid is not None and self._grid.colours is not None
+        if energy:
+            lo, hi = self._energy_levels
+            stops = np.linspace(0, 1, 5)
+            colours = colormap(lo + stops * (hi - lo), lo, hi)
+            self.energy_bar.setGradient(pg.ColorMap(stops, colours).getGradient())
+            self.energy_bar.setLabels({f"{hi:.0f} dB": 1.0, f"{(lo + hi) / 2:.0f}": 0.5, f"{lo:.0f} dB": 0.0})
+        self.energy_bar.setVisible(energy)
 
     def cell(self, x: float, y: float) -> tuple[int, int] | None:
         """(codebook, frame) of the grid cell at time ``x`` s and row coordinate ``y``, if there is one."""
@@ -253,7 +321,12 @@ class TimeViews(pg.GraphicsLayoutWidget):
             return None
         k, f = cell
         grid = self._grid
-        return f"codebook {k} ({grid.info.role(k)}) · frame {f} · {grid.times[k][f]:.3f} s · token {grid.codes[k][f]}"
+        text = f"codebook {k} ({grid.info.role(k)}) · frame {f} · {grid.times[k][f]:.3f} s · token {grid.codes[k][f]}"
+        if grid.colours is not None and self.grid_mode == "energy":
+            text += f" · adds {grid.colours.energy_db[k][f]:.1f} dB"
+        elif grid.colours is not None and self.grid_mode == "similarity":
+            text += f" · colour from {grid.colours.vectors}"
+        return text
 
     def mark_occurrences(self, k: int, frames: AnyArray) -> None:
         """Outline codebook ``k``'s cells at ``frames`` (where a clicked token occurs); empty clears."""

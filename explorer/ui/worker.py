@@ -29,6 +29,7 @@ from explorer.core.spectrogram import spectrogram_db
 from explorer.core.types import FloatArray
 from explorer.services import session
 from explorer.services.session import DecodeJob, EncodeJob, Engines, Job, OpenJob
+from explorer.services.token_stats import grid_colours
 from explorer.ui.grid_data import GridData
 from explorer.ui.job_queue import JobQueue
 
@@ -123,7 +124,8 @@ class InferenceWorker(QThread):
         if isinstance(job, EncodeJob):
             engine = self.engines.get(job.choice, self._download_progress)
             encoded = session.encode(engine, job, self._progress(False))
-            self.encoded.emit(job, encoded, GridData.of(encoded.encoding, encoded.stats))
+            colours = grid_colours(engine, encoded.encoding) if engine.info.tokens else None
+            self.encoded.emit(job, encoded, GridData.of(encoded.encoding, encoded.stats, colours))
         elif isinstance(job, DecodeJob):
             self._decode(job)
 
