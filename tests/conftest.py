@@ -60,6 +60,13 @@ def loaded():
     return get
 
 
+def shows_nan(text: str) -> bool:
+    """Whether ``text`` shows a NaN to its reader: the word ``nan`` on its own ("provenance" does not count)."""
+    import re
+
+    return re.search(r"(?<![A-Za-z])nan(?![A-Za-z])", text, re.IGNORECASE) is not None
+
+
 def tone_clip(seconds: float, rate: int, channels: int = 1, seed: int = 0) -> Clip:
     """A decaying chord with a little noise: deterministic, band-limited, non-trivial."""
     rng = np.random.default_rng(seed)

@@ -459,3 +459,39 @@ def test_hovering_the_grid_names_the_cell_and_clicking_a_view_seeks(qtbot, windo
         qtbot.mouseClick(views.viewport(), Qt.MouseButton.LeftButton, pos=at(views.grid, t, w.grid.n_codebooks - 2 - 0.5))
     assert f"codebook 2, token {int(w.grid.codes[2][10])}" in w.statusBar().currentMessage()
     assert len(views.occurrences.getData()[0]) == int((w.grid.codes[2] == w.grid.codes[2][10]).sum())
+
+
+def test_the_grid_colours_tokens_by_id_similarity_or_energy(qtbot, window, speech_wav, loaded):
+    from explorer.core.palettes import colormap
+    from explorer.services.token_stats import energy, similarity_palettes
+
+    w = window
+    open_clip(qtbot, w, speech_wav)
+    grid, views = w.grid, w.file_view.views
+    assert grid.colours is not None and views.grid_mode == "ids"
+    ids_row = views.row_rgba(5).copy()
+    w.file_view.set_grid_mode("similarity")
+    engine = loaded("rvq-lab")
+    expected = similarity_palettes(engine)[5][grid.codes[5]]
+    assert np.array_equal(views.row_rgba(5), expected) and not np.array_equal(ids_row, expected)
+    assert "principal component" in views.grid_legend.text and "colour from" in views.cell_at(1.0, grid.n_codebooks - 5.5)
+    w.file_view.set_grid_mode("energy")
+    enc = w.model.encoded.encoding
+    db = energy(engine, enc).db(5)
+    lo, hi = views._energy_levels
+    assert np.array_equal(views.row_rgba(5)[:, :3], colormap(db, lo, hi)) and hi - lo == 60
+    assert views.energy_bar.isVisible() and " dB" in views.cell_at(1.0, grid.n_codebooks - 5.5)
+    with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):
+        w.panel.toggle(5, "mute")
+    assert np.all(views.row_rgba(5)[:, :3] <= (colormap(db, lo, hi) * 0.18).astype(np.uint8) + 1)  # muted: dimmed, still energy
+    w.file_view.set_grid_mode("ids")
+    assert not views.energy_bar.isVisible() and "token id" in views.grid_legend.text
+
+
+def test_open_grid_flag_renders_each_mode(tmp_path, speech_wav):
+    for mode in ("similarity", "energy"):
+        png = tmp_path / f"{mode}.png"
+        p = subprocess.run([sys.executable, "-m", "explorer", "open", str(speech_wav), "--grid", mode, "--screenshot", str(png)],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import shows_nan
+
 from explorer.core.audio import Clip, save_audio
 from test_hostile_window import start_app_until_drawn
 
@@ -219,7 +221,7 @@ def test_a_silent_clip_shows_no_negative_zeros(qtbot, window, tmp_path):
     table = window.panel.table
     cells = [table.item(k, c).text() for k in range(table.rowCount()) for c in range(5, table.columnCount())]
     assert cells and not any(text.startswith("-") for text in cells), cells
-    assert "-0" not in window.metrics.text() and "nan" not in window.metrics.text().lower(), window.metrics.text()
+    assert "-0" not in window.metrics.text() and not shows_nan(window.metrics.text()), window.metrics.text()
 
 
 def test_the_welcome_states_no_fact_about_what_is_open():

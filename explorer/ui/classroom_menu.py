@@ -25,7 +25,8 @@ from explorer.services import experiments, picker
 from explorer.services.compare import parse_spec
 from explorer.services.report import Comparison, compare_and_draw, export_comparison
 from explorer.services.session import SessionModel
-from explorer.ui.classroom import CompareDialog, ExperimentsDock, TokenStatsDialog, usable_codecs
+from explorer.ui.classroom import CompareDialog, TokenStatsDialog, usable_codecs
+from explorer.ui.experiments_dock import ExperimentsDock
 from explorer.ui.grid_data import GridData
 from explorer.ui.picker_dialog import PickerDialog
 from explorer.ui.tasks import JobProgress, ToolWorker
