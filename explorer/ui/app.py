@@ -73,10 +73,7 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     restored = window.saved_session() if path is None and codec is None and not screenshot else None
     if edits is not None and not edits.is_identity:
         window.pending_edits = edits
-    if spectrogram:
-        window.file_view.set_spectrogram(spectrogram)
-    if grid:
-        window.file_view.set_grid_mode(grid)
+    _show_views(window, spectrogram, grid)
     if screenshot:
         _shoot_when_drawn(window, Path(screenshot), timeout_s, finish)
     window.show()
@@ -86,6 +83,14 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     code = app.exec()
     sys.excepthook = sys.__excepthook__
     return int(status["code"]) or code
+
+
+def _show_views(window: "MainWindow", spectrogram: str | None, grid: str | None) -> None:
+    """Show the spectrogram and the grid colouring asked for on the command line (None: as they are)."""
+    if spectrogram:
+        window.file_view.set_spectrogram(spectrogram)
+    if grid:
+        window.file_view.set_grid_mode(grid)
 
 
 def _need_display(offscreen: bool) -> None:

@@ -162,11 +162,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         """Each mode's cell colours per codebook before the edits' marks, made once per grid (a mode
         switch on a long clip only re-marks and redraws)."""
         self._energy_levels = (0.0, 1.0)
-        self.grid_legend = pg.LabelItem(LEGENDS["ids"], size="8pt", color="#c0c4cc", justify="left")
-        self.addItem(self.grid_legend, row=3, col=0)
-        self.energy_bar = pg.GradientLegend((12, 90), (-8, 8))
-        self.energy_bar.setParentItem(self.grid.getViewBox())
-        self.energy_bar.hide()
+        self.grid_legend, self.energy_bar = self._add_grid_legend()
         self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
         self.occurrences.setZValue(10)
         self.grid.addItem(self.occurrences)
@@ -178,6 +174,15 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.no_tokens.hide()
         self.scene().sigMouseMoved.connect(self._hover)
         self.scene().sigMouseClicked.connect(self._clicked)
+
+    def _add_grid_legend(self) -> tuple[pg.LabelItem, pg.GradientLegend]:
+        """A line under the grid saying what its colours mean, and the energy mode's scale bar (hidden)."""
+        legend = pg.LabelItem(LEGENDS["ids"], size="8pt", color="#c0c4cc", justify="left")
+        self.addItem(legend, row=3, col=0)
+        bar = pg.GradientLegend((12, 90), (-8, 8))
+        bar.setParentItem(self.grid.getViewBox())
+        bar.hide()
+        return legend, bar
 
     # ------------------------------------------------------------ waveform and spectrogram
     def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
