@@ -39,8 +39,18 @@ def cell(value: object, spec: str = ".2f") -> str:
     return fmt(value, spec) if isinstance(value, (float, int)) or value is None else str(value)
 
 
+def _numeric(text: str) -> bool:
+    try:
+        float(text.split()[0].split("/")[0])
+        return True
+    except (ValueError, IndexError):
+        return text in ("", "n/a", "–")
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|"]
+    """A Markdown table; columns of numbers align right."""
+    align = ["---:" if i and all(_numeric(r[i]) for r in rows) else "---" for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
     return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
 
 
