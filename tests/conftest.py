@@ -87,6 +87,16 @@ def speech() -> Clip:
 
 
 @pytest.fixture()
+def speech_wav(tmp_path, speech):
+    """The session's spoken clip as a WAV file in the test's own folder."""
+    from explorer.core.audio import save_audio
+
+    path = tmp_path / "speech.wav"
+    save_audio(path, speech)
+    return path
+
+
+@pytest.fixture()
 def window(qtbot, tmp_path):
     """The explorer window with its own settings file, shown (dialogs may appear: tests patch them)."""
     from PySide6.QtCore import QSettings

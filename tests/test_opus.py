@@ -288,14 +288,6 @@ def test_codec_explorer_live_runs_opus_and_reports_its_latency(tmp_path):
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture()
-def speech_wav(tmp_path, speech):
-    from explorer.core.audio import save_audio
-
-    path = tmp_path / "speech.wav"
-    save_audio(path, speech)
-    return path
-
 
 def test_the_window_offers_opus_with_a_bitrate_box_and_says_it_has_no_tokens(qtbot, window, speech_wav, monkeypatch):
     from PySide6.QtWidgets import QMessageBox

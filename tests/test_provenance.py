@@ -15,11 +15,10 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import explorer
 from explorer.cli import main
-from explorer.core.audio import Clip, load_audio, save_audio
+from explorer.core.audio import Clip, load_audio
 from explorer.core.edits import Edits
 from explorer.core.provenance import CodecRun, provenance, sidecar_path, write_sidecar
 from explorer.core.tokens import load_tokens, save_tokens
@@ -64,12 +63,6 @@ def cli(*args: str) -> str:
         assert main(list(args)) == 0
     return out.getvalue()
 
-
-@pytest.fixture()
-def speech_wav(tmp_path, speech):
-    path = tmp_path / "speech.wav"
-    save_audio(path, speech)
-    return path
 
 
 def test_the_record_is_plain_json_in_a_fixed_order_and_repeats_are_listed_once():

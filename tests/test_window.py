@@ -17,12 +17,6 @@ from explorer.core.edits import Edits
 pytest.importorskip("pytestqt")
 
 
-@pytest.fixture()
-def speech_wav(tmp_path, speech):
-    path = tmp_path / "speech.wav"
-    save_audio(path, speech)
-    return path
-
 
 def wait_decoded(qtbot, w, timeout=120_000):
     with qtbot.waitSignal(w.reconstruction_ready, timeout=timeout):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,12 +35,6 @@ def window(qtbot, tmp_path):
     yield w
     w.close()
 
-
-@pytest.fixture()
-def speech_wav(tmp_path, speech) -> Path:
-    path = tmp_path / "speech.wav"
-    save_audio(path, speech)
-    return path
 
 
 def open_clip(qtbot, w, path) -> None:
