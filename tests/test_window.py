@@ -64,18 +64,30 @@ def test_muting_a_codebook_sounds_as_the_engine_says_and_dims_its_row(qtbot, win
     assert f"{heard:.2f} kbps heard" in window.metrics.text()
 
 
-def test_each_spectrogram_mode_shows_its_own_image(qtbot, window, speech_wav):
+def test_the_original_spectrogram_sits_over_the_reconstruction_or_the_difference(qtbot, window, speech_wav):
+    from explorer.core.spectrogram import remap
+
     open_clip(qtbot, window, speech_wav)
     with qtbot.waitSignal(window.reconstruction_ready, timeout=120_000):
         window.panel.toggle(0, "mute")  # a reconstruction far from the original
+    rows, spectra = window.views.spectrograms, window.views._spectra
     shown = {}
     for mode in ("reconstruction", "difference", "original"):
         window.file_view.set_spectrogram(mode)
         window.views.viewport().repaint()
-        assert window.views.spec_mode == mode and window.views.spec_image.items
-        shown[mode] = window.views.spec_image.data.copy()
-    for a, b in (("original", "reconstruction"), ("original", "difference"), ("reconstruction", "difference")):
-        assert shown[a].shape == shown[b].shape and not np.allclose(shown[a], shown[b]), (a, b)
+        assert np.array_equal(rows.images[0].data, spectra["original"].T)  # the original is always on top
+        shown[mode] = rows.images[1].data.copy()
+    assert np.array_equal(shown["reconstruction"], spectra["reconstruction"].T)
+    assert np.array_equal(shown["difference"], spectra["difference"].T)
+    assert np.array_equal(shown["original"], shown["reconstruction"])  # an old session's "original": both rows
+    assert window.file_view.spectrogram == "reconstruction" and rows.bars[1].levels() == (-90.0, -10.0)
+    window.file_view.scale_box.setCurrentText("mel")
+    rate = window.model.clip.sample_rate
+    assert np.array_equal(rows.images[0].data, remap(spectra["original"], rate / 2, "mel").T)
+    ticks = dict((label, pos) for pos, label in window.views.spec.getAxis("left")._tickLevels[0])
+    assert ticks["1k"] / (rate / 2) == pytest.approx(1000 ** 0 * (2595 * np.log10(1 + 1000 / 700)) / (2595 * np.log10(1 + rate / 2 / 700)))
+    window.file_view.range_box.setCurrentText("120 dB")
+    assert rows.bars[0].levels() == (-130.0, -10.0) and rows.images[0].items[0].levels[0] == -130.0
 
 
 def test_number_keys_mute_and_reset_clears_every_edit_keeping_the_seed(qtbot, window, speech_wav):

@@ -55,3 +55,63 @@ class StreamingSpectrogram:
         mag = np.abs(np.fft.rfft(x[idx] * self.window, axis=1)) * self.scale
         out: FloatArray = (20 * np.log10(np.maximum(mag, 10 ** (FLOOR_DB / 20)))).astype(np.float32)
         return out
+
+
+FREQUENCY_SCALES = ("linear", "log", "mel")
+"""How a spectrogram's frequency axis is drawn: evenly in Hz, in octaves (from :data:`LOG_MIN_HZ`), or in mels."""
+LOG_MIN_HZ = 30.0
+"""The log scale's lowest frequency: below it a log axis spends its height on nothing audible."""
+DISPLAY_ROWS = 384
+"""Rows of a spectrogram remapped onto the log or mel scale."""
+
+
+def _warp(f: FloatArray | float, scale: str) -> FloatArray:
+    f = np.asarray(f, np.float64)
+    if scale == "log":
+        out: FloatArray = np.log2(np.maximum(f, LOG_MIN_HZ))
+    elif scale == "mel":
+        out = 2595.0 * np.log10(1.0 + f / 700.0)
+    else:
+        out = f
+    return out
+
+
+def _unwarp(v: FloatArray, scale: str) -> FloatArray:
+    if scale == "log":
+        out: FloatArray = 2.0 ** v
+    elif scale == "mel":
+        out = 700.0 * (10.0 ** (v / 2595.0) - 1.0)
+    else:
+        out = v
+    return out
+
+
+def scale_position(freqs: FloatArray | float, scale: str, nyquist: float) -> FloatArray:
+    """Where frequencies ``freqs`` (Hz) sit on ``scale``, as a fraction 0..1 of the axis up to ``nyquist``."""
+    lo, hi = _warp(LOG_MIN_HZ if scale == "log" else 0.0, scale), _warp(nyquist, scale)
+    out: FloatArray = (_warp(freqs, scale) - lo) / (hi - lo)
+    return out
+
+
+def remap(db: FloatArray, nyquist: float, scale: str, rows: int = DISPLAY_ROWS) -> FloatArray:
+    """A ``[frames, bins]`` spectrogram (bins evenly from 0 to ``nyquist``) resampled onto ``rows`` rows
+    evenly spaced on ``scale`` (linear: unchanged), by linear interpolation between bins."""
+    if scale == "linear":
+        return db
+    bins = db.shape[1]
+    lo, hi = _warp(LOG_MIN_HZ if scale == "log" else 0.0, scale), _warp(nyquist, scale)
+    at = np.clip(_unwarp(np.linspace(lo, hi, rows), scale) / nyquist * (bins - 1), 0, bins - 1)
+    i = np.minimum(at.astype(np.int64), bins - 2)
+    w = (at - i).astype(np.float32)
+    out: FloatArray = np.ascontiguousarray(db[:, i] * (1 - w) + db[:, i + 1] * w, dtype=np.float32)
+    return out
+
+
+def frequency_ticks(scale: str, nyquist: float) -> list[tuple[float, str]]:
+    """Axis ticks for ``scale``: (position as a fraction of the axis, label), at round frequencies."""
+    marks = [50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000]
+    if scale == "linear":
+        step = 1000 if nyquist <= 8000 else 2000 if nyquist <= 12000 else 5000
+        marks = list(range(0, int(nyquist) + 1, step))
+    shown = [f for f in marks if (LOG_MIN_HZ if scale == "log" else 0) <= f <= nyquist]
+    return [(float(scale_position(f, scale, nyquist)), f"{f / 1000:g}k" if f >= 1000 else f"{f}") for f in shown]

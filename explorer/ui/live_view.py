@@ -21,7 +21,8 @@ from explorer.core.types import AnyArray
 from explorer.core.edits import Edits
 from explorer.core.palettes import token_palette
 from explorer.ui.grid_data import GridData
-from explorer.ui.views import SPECTRO_LEVELS, lut, mark_cells
+from explorer.ui.tiled_image import lut
+from explorer.ui.views import SPECTRO_LEVELS, mark_cells
 
 WINDOW_SECONDS = 8.0
 SKIPPED = np.array([60, 60, 60, 255], np.uint8)

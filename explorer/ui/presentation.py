@@ -22,6 +22,8 @@ F1  this help over the window
 Home  reset the demo: stop, clear edits, back to the start
 Ctrl+O  open a file
 Ctrl+E  export the reconstruction
+Ctrl+1 / Ctrl+3  zoom in / out (about the playhead)
+Ctrl+2 / Ctrl+F  zoom normal (10 s) / fit the clip
 Click a view  seek; drag in the waveform with Loop on  loop a region"""
 
 

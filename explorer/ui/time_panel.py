@@ -1,22 +1,35 @@
-"""The file view's right side: the spectrogram choice and the hovered cell above the time views."""
+"""The file view's right side: the spectrogram and grid choices and the hovered cell above the time views."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from explorer.core.session_file import SPECTROGRAM_MODES
+from explorer.core.spectrogram import FREQUENCY_SCALES
+from explorer.ui.spectrograms import DB_RANGES, DEFAULT_RANGE
 from explorer.ui.views import GRID_MODES, LEGENDS, TimeViews
+
+SECOND_ROW = ("reconstruction", "difference")
+"""What the lower spectrogram shows (the upper one is always the original)."""
+
+
+def _combo(items: tuple[str, ...], tip: str) -> QComboBox:
+    box = QComboBox()
+    box.addItems(items)
+    box.setToolTip(tip)
+    return box
 
 
 class TimePanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.views = TimeViews()
-        self.spec_box = QComboBox()
-        self.spec_box.addItems(SPECTROGRAM_MODES)
-        self.grid_box = QComboBox()
-        self.grid_box.addItems(GRID_MODES)
+        self.spec_box = _combo(SECOND_ROW, "The lower spectrogram: the reconstruction, or its difference from the original "
+                                           "(red: louder, blue: quieter)")
+        self.scale_box = _combo(FREQUENCY_SCALES, "The spectrograms' frequency axis: even in Hz, in octaves, or in mels")
+        self.range_box = _combo(tuple(f"{r} dB" for r in DB_RANGES), "How far below the top (-10 dB) the colours reach")
+        self.range_box.setCurrentText(f"{DEFAULT_RANGE} dB")
+        self.grid_box = _combo(GRID_MODES, "How the token grid's cells are coloured")
         for i, mode in enumerate(GRID_MODES):
             self.grid_box.setItemData(i, LEGENDS[mode], Qt.ItemDataRole.ToolTipRole)
         self.hover_label = QLabel(" ")
@@ -26,16 +39,18 @@ class TimePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
-        top.addWidget(QLabel("Spectrogram:"))
-        top.addWidget(self.spec_box)
-        top.addWidget(QLabel("Tokens coloured by:"))
-        top.addWidget(self.grid_box)
+        for label, box in (("Original over:", self.spec_box), ("Frequency:", self.scale_box), ("Range:", self.range_box),
+                           ("Tokens coloured by:", self.grid_box)):
+            top.addWidget(QLabel(label))
+            top.addWidget(box)
         top.addWidget(self.codec_label)
         top.addStretch(1)
         top.addWidget(self.hover_label)
         layout.addLayout(top)
         layout.addWidget(self.views, 1)
         self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
+        self.scale_box.currentTextChanged.connect(self.views.spectrograms.set_scale)
+        self.range_box.currentTextChanged.connect(lambda text: self.views.spectrograms.set_range(int(text.split()[0])))
         self.grid_box.currentTextChanged.connect(self.views.set_grid_mode)
         self.views.hovered.connect(self.hover_label.setText)
 
@@ -52,6 +67,11 @@ class TimePanel(QWidget):
     def spectrogram(self) -> str:
         return self.spec_box.currentText()
 
+    def set_spectrogram(self, mode: str) -> None:
+        """The session's spectrogram setting: "difference" puts the difference under the original; "original"
+        (sessions saved before the two rows) and "reconstruction" put the reconstruction there."""
+        self.spec_box.setCurrentText("difference" if mode == "difference" else "reconstruction")
+
     @property
     def grid_mode(self) -> str:
         return self.grid_box.currentText()
@@ -60,6 +80,19 @@ class TimePanel(QWidget):
         """Colour the token grid by ``mode`` (ids, similarity or energy)."""
         self.grid_box.setCurrentText(mode)
 
-    def set_spectrogram(self, mode: str) -> None:
-        """Show spectrogram ``mode`` (original, reconstruction or difference)."""
-        self.spec_box.setCurrentText(mode)
+    def save_state(self, s: QSettings) -> None:
+        s.setValue("views/grid_mode", self.grid_mode)
+        s.setValue("views/frequency_scale", self.scale_box.currentText())
+        s.setValue("views/db_range", int(self.range_box.currentText().split()[0]))
+
+    def restore_state(self, s: QSettings) -> None:
+        """The views' choices as last left; a value this version does not know keeps the default."""
+        mode = str(s.value("views/grid_mode", "ids", type=str))
+        if mode in GRID_MODES:
+            self.set_grid_mode(mode)
+        scale = str(s.value("views/frequency_scale", "linear", type=str))
+        if scale in FREQUENCY_SCALES:
+            self.scale_box.setCurrentText(scale)
+        db = s.value("views/db_range", DEFAULT_RANGE, type=int)
+        if db in DB_RANGES:
+            self.range_box.setCurrentText(f"{db} dB")

@@ -7,7 +7,6 @@ drawn as one image item per frame rate (SNAC's scales), with ``setRect`` so axes
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,8 @@ from explorer.core.edits import Edits, frame_span
 from explorer.core.palettes import colormap, token_palette
 from explorer.core.types import AnyArray, FloatArray
 from explorer.ui.grid_data import GridData
+from explorer.ui.spectrograms import SpectrogramRows
+from explorer.ui.tiled_image import TiledImage
 from explorer.ui.worker import Spectra
 
 pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
@@ -36,7 +37,6 @@ LEGENDS = {
 }
 
 SPECTRO_LEVELS = (-90.0, -10.0)
-DIFF_LEVELS = (-30.0, 30.0)
 
 
 def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice) -> None:
@@ -46,52 +46,6 @@ def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice) -> None:
     if k in edits.randomize:
         rgba[span, 0] = 255
         rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
-
-
-@lru_cache(maxsize=4)
-def lut(name: str) -> AnyArray:
-    """A 256-entry lookup table from one of pyqtgraph's bundled colour maps."""
-    table: AnyArray = pg.colormap.get(name).getLookupTable(0.0, 1.0, 256, alpha=False)
-    return table
-
-
-TILE = 8192
-"""Widest image handed to Qt in one piece: Qt's raster engine crashes on images over 32767 pixels."""
-
-
-class TiledImage:
-    """One logical image ``[rows, columns(, 4)]`` drawn as image items of at most ``TILE`` columns."""
-
-    def __init__(self, plot: pg.PlotItem) -> None:
-        self.plot = plot
-        self.items: list[pg.ImageItem] = []
-        self.data: AnyArray | None = None
-
-    def set(self, data: AnyArray, rect: QRectF, levels: tuple[float, float] | None, table: AnyArray | None = None) -> None:
-        """Show ``data`` stretched over ``rect`` (x in seconds), with fixed ``levels`` (None for RGBA)."""
-        self.data = data
-        cols = data.shape[1]
-        count = max(1, -(-cols // TILE))
-        while len(self.items) < count:
-            item = pg.ImageItem()
-            self.plot.addItem(item)
-            self.items.append(item)
-        while len(self.items) > count:
-            self.plot.removeItem(self.items.pop())
-        per_col = rect.width() / max(1, cols)
-        for i, item in enumerate(self.items):
-            part = np.ascontiguousarray(data[:, i * TILE: (i + 1) * TILE])
-            if levels is None:
-                item.setImage(part, levels=None, autoLevels=False)
-            else:
-                item.setImage(part, levels=levels, lut=table, autoLevels=False)
-            item.setRect(QRectF(rect.x() + i * TILE * per_col, rect.y(), part.shape[1] * per_col, rect.height()))
-
-    def clear(self) -> None:
-        for item in self.items:
-            self.plot.removeItem(item)
-        self.items = []
-        self.data = None
 
 
 class Playhead(pg.InfiniteLine):
@@ -118,22 +72,22 @@ class TimeViews(pg.GraphicsLayoutWidget):
         super().__init__()
         self.setBackground("#16181d")
         self.wave = self.addPlot(row=0, col=0)
-        self.spec = self.addPlot(row=1, col=0)
-        self.grid = self.addPlot(row=2, col=0)
-        for plot, label in ((self.wave, "amplitude"), (self.spec, "Hz"), (self.grid, "codebook")):
+        self.spectrograms = SpectrogramRows(self.ci, 1)
+        self.spec, self.spec2 = self.spectrograms.top, self.spectrograms.bottom
+        self.grid = self.addPlot(row=3, col=0)
+        for plot, label in ((self.wave, "amplitude"), (self.spec, "Hz"), (self.spec2, "Hz"), (self.grid, "codebook")):
             plot.setLabel("left", label)
             plot.showGrid(x=False, y=False)
             plot.setMenuEnabled(False)
             plot.getAxis("left").setWidth(64)
             plot.getAxis("left").enableAutoSIPrefix(False)
         self.grid.setLabel("bottom", "time (s)")  # seconds at every zoom, as the other views say
-        self.spec.setXLink(self.wave)
-        self.grid.setXLink(self.wave)
-        for plot in (self.wave, self.spec, self.grid):
+        for plot in (self.spec, self.spec2, self.grid):
+            plot.setXLink(self.wave)
+        for plot in self.plots:
             plot.getViewBox().setMouseEnabled(x=True, y=False)
-        self.ci.layout.setRowStretchFactor(0, 2)
-        self.ci.layout.setRowStretchFactor(1, 3)
-        self.ci.layout.setRowStretchFactor(2, 4)
+        for row, stretch in enumerate((2, 2, 2, 4)):
+            self.ci.layout.setRowStretchFactor(row, stretch)
         self.original_curve = self.wave.plot(pen=pg.mkPen(QColor(122, 162, 247, 150), width=1))
         self.recon_curve = self.wave.plot(pen=pg.mkPen(QColor(240, 180, 90, 190), width=1))
         for curve in (self.original_curve, self.recon_curve):
@@ -141,14 +95,14 @@ class TimeViews(pg.GraphicsLayoutWidget):
             curve.setClipToView(True)
         self.wave.addLegend(offset=(-10, 2), labelTextSize="8pt").addItem(self.original_curve, "original")
         self.wave.legend.addItem(self.recon_curve, "reconstruction")
-        self.spec_image = TiledImage(self.spec)
+        self.spec_image = self.spectrograms.images[0]
         self.grid_images: list[TiledImage] = []
         self.loop_region = pg.LinearRegionItem(values=(0, 1), brush=QColor(120, 160, 255, 40))
         self.loop_region.setZValue(-5)
         self.wave.addItem(self.loop_region)
         self.loop_region.hide()
-        self.playheads = [Playhead() for _ in range(3)]
-        for plot, line in zip((self.wave, self.spec, self.grid), self.playheads):
+        self.playheads = [Playhead() for _ in range(4)]
+        for plot, line in zip(self.plots, self.playheads):
             plot.addItem(line)
         self.spec_mode = "original"
         self._spectra: dict[str, FloatArray] = {}
@@ -178,11 +132,16 @@ class TimeViews(pg.GraphicsLayoutWidget):
     def _add_grid_legend(self) -> tuple[pg.LabelItem, pg.GradientLegend]:
         """A line under the grid saying what its colours mean, and the energy mode's scale bar (hidden)."""
         legend = pg.LabelItem(LEGENDS["ids"], size="8pt", color="#c0c4cc", justify="left")
-        self.addItem(legend, row=3, col=0)
+        self.addItem(legend, row=4, col=0)
         bar = pg.GradientLegend((12, 90), (-8, 8))
         bar.setParentItem(self.grid.getViewBox())
         bar.hide()
         return legend, bar
+
+    @property
+    def plots(self) -> tuple[pg.PlotItem, ...]:
+        """The four time plots, top to bottom: waveform, two spectrograms, token grid."""
+        return self.wave, self.spec, self.spec2, self.grid
 
     # ------------------------------------------------------------ waveform and spectrogram
     def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
@@ -199,18 +158,13 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._spectra = {"original": spectra.original}
         if spectra.reconstruction is not None and spectra.difference is not None:
             self._spectra.update(reconstruction=spectra.reconstruction, difference=spectra.difference)
-        self.set_spec_mode(self.spec_mode)
+        self.spectrograms.show(self._spectra, rate)
 
     def set_spec_mode(self, mode: str) -> None:
+        """The spectrogram setting of the session (original, reconstruction or difference): the original is
+        always the upper row; the lower one shows the difference for "difference", else the reconstruction."""
         self.spec_mode = mode
-        data = self._spectra.get(mode)
-        if data is None:
-            return
-        levels = DIFF_LEVELS if mode == "difference" else SPECTRO_LEVELS
-        duration = data.shape[0] * 256 / self._rate
-        table = lut("CET-D1" if mode == "difference" else "inferno")
-        self.spec_image.set(np.ascontiguousarray(data.T), QRectF(0, 0, duration, self._rate / 2), levels, table)
-        self.spec.setYRange(0, self._rate / 2, padding=0)  # the whole band of the clip's own rate
+        self.spectrograms.set_second("difference" if mode == "difference" else "reconstruction")
 
     # ------------------------------------------------------------ token grid
     def show_grid(self, grid: GridData, edits: Edits) -> None:
@@ -342,6 +296,11 @@ class TimeViews(pg.GraphicsLayoutWidget):
         x = grid.times[k][frames] + grid.step[k] / 2
         self.occurrences.setData(x=x, y=np.full(len(x), grid.n_codebooks - k - 0.5))
 
+    def clip_seconds(self) -> float:
+        """The clip's length as the waveform knows it (0 before one is shown)."""
+        x, _ = self.original_curve.getData()
+        return float(x[-1]) if x is not None and len(x) else 0.0
+
     def set_playhead(self, seconds: float) -> None:
         for line in self.playheads:
             line.setPos(seconds)
@@ -380,7 +339,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
             cell = self.cell(p.x(), p.y())
             if cell is not None:
                 self.occurrences_shown.emit(self.show_occurrences(*cell))
-        for plot in (self.wave, self.spec, self.grid):
+        for plot in self.plots:
             if plot.sceneBoundingRect().contains(pos):
                 self.seek_requested.emit(float(plot.getViewBox().mapSceneToView(pos).x()))
                 return

@@ -30,9 +30,8 @@ from explorer.core.resources import resource
 from explorer.core.types import FloatArray
 from explorer.core.session_file import session_json
 from explorer.services.engine import refuse_edits
-from explorer.services.session import (
-    CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel,
-)
+from explorer.services.session import CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel
+from explorer.ui import zoom
 from explorer.ui.central import Central
 from explorer.ui.classroom_menu import ClassroomMenu
 from explorer.ui.codec_bar import CodecBar
@@ -153,6 +152,8 @@ class MainWindow(QMainWindow):
                         ("S", self.transport.stop), ("A", self.transport.ab_button.toggle),
                         ("R", lambda: self.model.set_edits(self.model.cleared()))):
             QShortcut(QKeySequence(key), self, fn)
+        for key, how in zoom.KEYS.items():  # Audacity's zoom keys
+            QShortcut(QKeySequence(key), self, partial(zoom.apply, self.views, how))
         for k in range(9):
             QShortcut(QKeySequence(str(k + 1)), self, partial(self.mute_key, k))
 
@@ -164,14 +165,14 @@ class MainWindow(QMainWindow):
         geometry = s.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        for component in (self.codec_bar, self.live_bar, self.file_menu, self.transport):
+        for component in (self.codec_bar, self.live_bar, self.file_menu, self.transport, self.file_view):
             component.restore_state(s)
         self.help.restore_state(s, welcome)
 
     def save_state(self) -> None:
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
-        for component in (self.codec_bar, self.live_bar, self.file_menu, self.transport):
+        for component in (self.codec_bar, self.live_bar, self.file_menu, self.transport, self.file_view):
             component.save_state(s)
         s.sync()
 
