@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from explorer.core.spectrogram import FREQUENCY_SCALES
 from explorer.ui.spectrograms import DB_RANGES, DEFAULT_RANGE
@@ -17,6 +17,7 @@ def _combo(items: tuple[str, ...], tip: str) -> QComboBox:
     box = QComboBox()
     box.addItems(items)
     box.setToolTip(tip)
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
     return box
 
 
@@ -38,15 +39,17 @@ class TimePanel(QWidget):
         self.codec_label.setStyleSheet("color: #e0a040;")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        top = QHBoxLayout()
-        for label, box in (("Original over:", self.spec_box), ("Frequency:", self.scale_box), ("Range:", self.range_box),
-                           ("Tokens coloured by:", self.grid_box)):
-            top.addWidget(QLabel(label))
-            top.addWidget(box)
-        top.addWidget(self.codec_label)
+        top, second = QHBoxLayout(), QHBoxLayout()  # two rows: the views fit beside the dock at 1024 px
+        for row, label, box in ((top, "Under the original:", self.spec_box), (top, "Frequency:", self.scale_box),
+                                (second, "Range:", self.range_box), (second, "Tokens by:", self.grid_box)):
+            row.addWidget(QLabel(label))
+            row.addWidget(box)
         top.addStretch(1)
-        top.addWidget(self.hover_label)
+        for label in (self.codec_label, self.hover_label):  # long texts: they elide rather than widen the window
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            second.addWidget(label, 1)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(self.views, 1)
         self.spec_box.currentTextChanged.connect(self.views.set_spec_mode)
         self.scale_box.currentTextChanged.connect(self.views.spectrograms.set_scale)
