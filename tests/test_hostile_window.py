@@ -106,7 +106,7 @@ def test_a_damaged_session_file_opens_the_window_with_a_note(tmp_path, tone_wav,
         assert seen["mute"] == [2] and seen["spectrogram"] == "difference"
         assert "Restored your last session: tone.wav" in message
     else:
-        assert seen["mute"] == [] and seen["spectrogram"] == "original"
+        assert seen["mute"] == [] and seen["spectrogram"] == "reconstruction"  # the default: the reconstruction under the original
         assert "the edits" in message and "the spectrogram choice" in message
 
 

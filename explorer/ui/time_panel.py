@@ -45,9 +45,9 @@ class TimePanel(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(box)
         top.addStretch(1)
-        for label in (self.codec_label, self.hover_label):  # long texts: they elide rather than widen the window
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-            second.addWidget(label, 1)
+        for readout in (self.codec_label, self.hover_label):  # long texts: they elide rather than widen the window
+            readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            second.addWidget(readout, 1)
         layout.addLayout(top)
         layout.addLayout(second)
         layout.addWidget(self.views, 1)

@@ -107,6 +107,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.spec_mode = "original"
         self._spectra: dict[str, FloatArray] = {}
         self._rate = 1
+        self._seconds = 0.0
         self._grid: GridData | None = None
         self._palette = token_palette(16)
         self._groups: list[list[int]] = []
@@ -148,6 +149,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
         """Show waveforms (either may be None: unchanged) and the spectrograms computed by the worker."""
         self._rate = rate
         if original is not None:
+            self._seconds = original.shape[1] / rate
             t = np.arange(original.shape[1], dtype=np.float32) / rate
             self.original_curve.setData(t, original.mean(axis=0))
             self.recon_curve.setData([], [])
@@ -297,9 +299,8 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.occurrences.setData(x=x, y=np.full(len(x), grid.n_codebooks - k - 0.5))
 
     def clip_seconds(self) -> float:
-        """The clip's length as the waveform knows it (0 before one is shown)."""
-        x, _ = self.original_curve.getData()
-        return float(x[-1]) if x is not None and len(x) else 0.0
+        """The length of the clip shown (0 before one is). Not the curve's data: that is clipped to the view."""
+        return self._seconds
 
     def set_playhead(self, seconds: float) -> None:
         for line in self.playheads:
