@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from explorer.core.metrics import codebook_stats
-from explorer.core.palettes import similarity_palette
+from explorer.core.palettes import colormap, similarity_palette
 from explorer.core.types import AnyArray, FloatArray
 from explorer.services.engine import Encoding, Engine
 
@@ -60,8 +60,9 @@ def block_frames(engine: Engine, enc: Encoding) -> int:
     return max(unit, frames // unit * unit)
 
 
-def energy(engine: Engine, enc: Encoding) -> Energy:
-    """The :class:`Energy` of ``enc``'s contributions, computed block by block."""
+def energy(engine: Engine, enc: Encoding, curve: bool = True) -> Energy:
+    """The :class:`Energy` of ``enc``'s contributions, computed block by block; without ``curve`` (the
+    grid's energy colours) only the norms, in single precision, and share and residual are NaN."""
     info = engine.info
     n = enc.n_codebooks
     step = block_frames(engine, enc)
@@ -71,18 +72,21 @@ def energy(engine: Engine, enc: Encoding) -> Energy:
     total = 0.0
     for first in range(0, enc.latent_frames, step):
         last = min(enc.latent_frames, first + step)
-        c = engine.contributions(enc, first, last).to(torch.float64)  # [K, D, t]
+        c = engine.contributions(enc, first, last)  # [K, D, t]
+        c = c.to(torch.float64) if curve else c
         per_frame = (c * c).sum(dim=1)  # [K, t]
         for k in range(n):
             s = info.stride(k)
             norms2[k].append(per_frame[k, ::s].numpy())
+        if not curve:
+            continue
         added += per_frame.sum(dim=1).numpy()
         partial = torch.cumsum(c, dim=0)
         latent = partial[-1]
         total += float((latent * latent).sum())
         missing += ((latent[None] - partial) ** 2).sum(dim=(1, 2)).numpy()
     norms = [np.sqrt(np.concatenate(r))[: len(enc.codes[k])] for k, r in enumerate(norms2)]
-    share = added / added.sum() if added.sum() > 0 else np.full(n, math.nan)
+    share = added / added.sum() if curve and added.sum() > 0 else np.full(n, math.nan)
     residual = missing / total if total > 0 else np.full(n, math.nan)
     return Energy(norms, share, residual, total)
 
@@ -137,10 +141,30 @@ class GridColours:
     """``20 log10 ||c_k||`` at each code of codebook k."""
     vectors: str
     """What the vectors behind the similarity colours are (:data:`VECTOR_NOTES`)."""
+    similarity_cells: list[AnyArray]
+    """Each codebook's cells in their similarity colours, RGBA ``[codes, 4]``."""
+    energy_cells: list[AnyArray]
+    """Each codebook's cells coloured by energy on :attr:`energy_levels`, RGBA ``[codes, 4]``."""
+    energy_levels: tuple[float, float]
+    """The energy colours' scale in dB: the loudest cell, and :data:`ENERGY_RANGE_DB` below it."""
+
+
+ENERGY_RANGE_DB = 60.0
+"""The energy mode's scale: the loudest cell's level down to this many dB below it, one scale for all rows."""
 
 
 def grid_colours(engine: Engine, enc: Encoding) -> GridColours:
-    """The grid's similarity palettes and per-cell energies for ``enc``."""
-    e = energy(engine, enc)
-    return GridColours(similarity_palettes(engine)[: enc.n_codebooks], [e.db(k) for k in range(enc.n_codebooks)],
-                       VECTOR_NOTES.get(engine.info.family, "each code's contribution to the latent"))
+    """The grid's similarity palettes, per-cell energies, and both modes' cell colours for ``enc``: made
+    here, off the GUI thread, so switching a long clip's grid to either mode only redraws it."""
+    e = energy(engine, enc, curve=False)
+    palettes = similarity_palettes(engine)[: enc.n_codebooks]
+    db = [e.db(k) for k in range(enc.n_codebooks)]
+    top = max((float(np.max(d)) for d in db if d.size), default=0.0)
+    levels = (top - ENERGY_RANGE_DB, top)
+    energy_cells: list[AnyArray] = []
+    for d in db:
+        rgba = np.full((len(d), 4), 255, np.uint8)
+        rgba[:, :3] = colormap(d, *levels)
+        energy_cells.append(rgba)
+    return GridColours(palettes, db, VECTOR_NOTES.get(engine.info.family, "each code's contribution to the latent"),
+                       [palettes[k][enc.codes[k]] for k in range(enc.n_codebooks)], energy_cells, levels)

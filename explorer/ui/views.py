@@ -27,8 +27,6 @@ pg.setConfigOptions(imageAxisOrder="row-major", antialias=False)
 GRID_MODES = ("ids", "similarity", "energy")
 """The token grid's colourings: by token id, by what each code adds (alike colours, alike contributions),
 by the energy each cell adds to the latent."""
-ENERGY_RANGE_DB = 60.0
-"""The energy mode's scale: the loudest cell's level down to this many dB below it, on one scale for all rows."""
 LEGENDS = {
     "ids": "colour: token id (neighbouring ids differ on purpose; equal colours are equal tokens)",
     "similarity": "colour: what the code adds to the latent: alike colours, alike contributions "
@@ -229,15 +227,10 @@ class TimeViews(pg.GraphicsLayoutWidget):
         mode = self.grid_mode if grid.colours is not None else "ids"
         if mode not in self._base:
             if mode == "similarity" and grid.colours is not None:
-                cells = [grid.colours.palettes[k][grid.codes[k]] for k in range(grid.n_codebooks)]
+                cells = grid.colours.similarity_cells
             elif mode == "energy" and grid.colours is not None:
-                top = max((float(np.max(e)) for e in grid.colours.energy_db if e.size), default=0.0)
-                self._energy_levels = (top - ENERGY_RANGE_DB, top)
-                cells = []
-                for e in grid.colours.energy_db:
-                    rgba = np.full((len(e), 4), 255, np.uint8)
-                    rgba[:, :3] = colormap(e, *self._energy_levels)
-                    cells.append(rgba)
+                cells = grid.colours.energy_cells
+                self._energy_levels = grid.colours.energy_levels
             else:
                 cells = [self._palette[grid.codes[k]] for k in range(grid.n_codebooks)]
             self._base[mode] = cells
