@@ -71,7 +71,8 @@ class SpectrogramRows:
         nyquist = self._rate / 2
         for plot, image, bar, name in zip((self.top, self.bottom), self.images, self.bars, ("original", self.second)):
             difference = name == "difference"
-            plot.setLabel("left", f"{name} (Hz)")
+            plot.setLabel("left", "Hz")
+            plot.setTitle(name, size="8pt", color="#c0c4cc", justify="left")
             levels = DIFF_LEVELS if difference else self.levels
             bar.setColorMap(pg.colormap.get("CET-D1" if difference else "inferno"))
             bar.setLevels(levels)
