@@ -104,8 +104,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
             plot.addItem(line)
         self.spec_mode = "original"
         self._spectra: dict[str, FloatArray] = {}
-        self._rate = 1
-        self._seconds = 0.0
+        self._rate, self._seconds = 1, 0.0  # the clip's rate and length
         self._grid: GridData | None = None
         self._palette = token_palette(16)
         self._groups: list[list[int]] = []
