@@ -105,6 +105,16 @@ class _Pending:
         self.size = 0
         return x
 
+    def take_blocks(self, block: int) -> FloatArray:
+        """The whole ``block``-sample blocks received so far (none: zero samples); the rest stays pending."""
+        if self.size < block:
+            return np.zeros((self.channels, 0), np.float32)
+        x = self.take_all()
+        usable = x.shape[1] // block * block
+        if usable < x.shape[1]:
+            self.add(x[:, usable:])
+        return x[:, :usable]
+
 
 class MimiLive:
     """Mimi through its streaming API; ``frames`` 80 ms frames per step."""
@@ -132,14 +142,9 @@ class MimiLive:
     def push(self, audio: FloatArray) -> list[LiveStep]:
         self._pending.add(audio)
         steps: list[LiveStep] = []
-        if self._pending.size < self.block:
-            return steps
-        x = self._pending.take_all()
-        usable = x.shape[1] // self.block * self.block
-        if usable < x.shape[1]:
-            self._pending.add(x[:, usable:])
+        x = self._pending.take_blocks(self.block)
         with torch.inference_mode():
-            for start in range(0, usable, self.block):
+            for start in range(0, x.shape[1], self.block):
                 t0 = time.perf_counter()
                 block = torch.from_numpy(np.ascontiguousarray(x[None, :, start: start + self.block]))
                 codes = self.model.encode(block)[0].numpy().astype(np.int64)
@@ -247,12 +252,8 @@ class PacketLive:
     def push(self, audio: FloatArray) -> list[LiveStep]:
         self._pending.add(audio)
         steps: list[LiveStep] = []
-        if self._pending.size < self.block:
-            return steps
-        x = self._pending.take_all()
-        usable = x.shape[1] // self.block * self.block
-        self._pending.add(x[:, usable:])
-        for start in range(0, usable, self.block):
+        x = self._pending.take_blocks(self.block)
+        for start in range(0, x.shape[1], self.block):
             t0 = time.perf_counter()
             packets = self.encoder.encode(x[:, start: start + self.block])
             t1 = time.perf_counter()
