@@ -99,7 +99,7 @@ def bitrate_ladder(engine: Engine, clip: Clip, reference: Engine | None = None) 
     :data:`REFERENCE_KBPS` as reference points when ``reference`` (an Opus engine) is given."""
     enc = engine.encode(clip, engine.info.max_codebooks)
     n = enc.n_codebooks
-    counts = sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
+    counts = doublings(n)
     exp = Experiment("ladder", f"Bitrate ladder: {engine.info.name}",
                      "A residual quantizer refines in stages: each codebook codes what the ones before it missed. "
                      "Keep only the first N and listen to the quality climb with the bitrate.", codecs=[engine.describe()])
@@ -273,6 +273,11 @@ def transplant(engine: Engine, a: Clip, b: Clip, keep: int = 1) -> Experiment:
     return exp
 
 
+def doublings(n: int) -> list[int]:
+    """1, 2, 4, 8, ... codebooks up to ``n`` (and ``n`` itself): the steps of a ladder."""
+    return sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)})
+
+
 def mse(clip: Clip, out: Clip, delay: int) -> float:
     """Mean squared error of ``out`` against ``clip`` (both mixed to mono), ``out`` shifted back by ``delay``."""
     ref, est = mono_readers(clip, out)
@@ -331,16 +336,17 @@ def exercise_easy(engine: Engine, clip: Clip) -> Experiment:
                                           f"SNR {fmt(snr, '.1f', ' dB')}.", Clip(recon[None, :].astype(np.float32), clip.sample_rate)))
     enc = engine.encode(clip, engine.info.max_codebooks)
     n = enc.n_codebooks
-    for k in sorted({min(n, 2 ** i) for i in range(n.bit_length() + 1)}):
-        out = engine.decode(enc, Edits(keep=k))
+    for k in doublings(n):
+        edits = Edits(keep=k)
+        out = engine.decode(enc, edits)
         q = reconstruction_quality(clip, out)
         err = mse(clip, out, q.delay_samples)
         snr = _snr_db(mono, err)
-        kbps = enc.heard_bitrate(Edits(keep=k)) / 1000
+        kbps = enc.heard_bitrate(edits) / 1000
         exp.table.append({"quantizer": engine.info.name, "stages": k, "kbps": round(kbps, 3), "mse": float(f"{err:.4g}"),
                           "snr_db": rounded(snr, 2)})
         exp.steps.append(Step(f"{engine.info.name} {k}", f"{engine.info.name}, first {k} of {n} codebooks ({kbps:.2f} kbps): "
-                                                          f"SNR {fmt(snr, '.1f', ' dB')}.", out, Edits(keep=k)))
+                                                          f"SNR {fmt(snr, '.1f', ' dB')}.", out, edits))
     exp.conclusion = _easy_conclusion(exp.table, engine.info)
     exp.series = ("snr_db", "quantizer")
     return exp
@@ -374,14 +380,14 @@ def exercise_medium(engine: Engine, clip: Clip, reference: Engine | None = None)
                      codecs=[engine.describe()] + ([reference.describe()] if reference is not None else []))
     enc = engine.encode(clip, info.max_codebooks)
     counts = sorted({min(k, enc.n_codebooks) for k in MEDIUM_CODEBOOKS})
-    references = []
-    for kbps in REFERENCE_KBPS if reference is not None else ():
-        assert reference is not None
-        coded = reference.encode(clip, kbps=kbps)
-        references.append((f"{reference.info.name}@{kbps}", reference.decode(coded), coded.bitrate))
-    rows = [(f"{info.name}@{k}", engine.decode(enc, Edits(keep=k)), enc.heard_bitrate(Edits(keep=k)), Edits(keep=k))
-            for k in counts]
-    for label, out, bps, edits in rows + [(*r, None) for r in references]:
+    runs: list[tuple[str, Engine, Any, Edits, int | None]] = [(f"{info.name}@{k}", engine, enc, Edits(keep=k), None)
+                                                             for k in counts]
+    if reference is not None:
+        runs += [(f"{reference.info.name}@{kbps}", reference, None, Edits(), kbps) for kbps in REFERENCE_KBPS]
+    for label, coder, coded, edits, kbps in runs:
+        coded = coded if kbps is None else coder.encode(clip, kbps=kbps)
+        out = coder.decode(coded, edits)
+        bps = coded.heard_bitrate(edits)  # a packet codec's: measured from its packets
         q = reconstruction_quality(clip, out)
         pesq = slow(clip, out, delay=q.delay_samples, metrics=("pesq",))
         err = mse(clip, out, q.delay_samples)
@@ -389,7 +395,8 @@ def exercise_medium(engine: Engine, clip: Clip, reference: Engine | None = None)
                "si_sdr_db": rounded(q.si_sdr, 2)}
         exp.table.append(row)
         why = "" if pesq.pesq is not None else f" ({pesq.reason('pesq')})"
-        exp.steps.append(Step(label, f"{label}: {row['kbps']:.2f} kbps, PESQ {fmt(row['pesq'], '.2f')}{why}, MSE {err:.3g}.", out, edits))
+        exp.steps.append(Step(label, f"{label}: {row['kbps']:.2f} kbps, PESQ {fmt(row['pesq'], '.2f')}{why}, MSE {err:.3g}.", out,
+                              edits if kbps is None else None))
     exp.conclusion = _medium_conclusion(exp.table, info.name)
     exp.series = ("pesq", "family")
     return exp
@@ -437,8 +444,7 @@ def exercise_hard(engines: list[Engine], clip: Clip) -> Experiment:
                                                              f"STOI {m['stoi']:.2f}, PESQ {fmt(m['pesq'], '.2f')}.", out, edits))
         exp.table.extend(rows)
         if len(rows) == 3:
-            conclusions.append(_semantic_conclusion([{**r, "si_sdr_db": r["si_sdr_db"]} for r in rows], info.name,
-                                                    bool(info.semantic_codebooks), ks[0], ks[1]))
+            conclusions.append(_semantic_conclusion(rows, info.name, bool(info.semantic_codebooks), ks[0], ks[1]))
     exp.conclusion = " ".join(conclusions)
     return exp
 
@@ -457,7 +463,7 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
             raise CodecError(f"The experiments need at least {MIN_SECONDS:g} s of audio to measure intelligibility; "
                              f"this clip is {c.duration:.2f} s. Choose a longer clip.")
     if name == "ladder":
-        return bitrate_ladder(engines[0], clip, reference or open_engine(CodecChoice(REFERENCE_CODEC, device="cpu")))
+        return bitrate_ladder(engines[0], clip, reference or _opus())
     if name == "semantic":
         return semantic_vs_acoustic(engines[0], clip)
     if name == "frame-rates":
@@ -465,7 +471,7 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
     if name == "exercise-easy":
         return exercise_easy(engines[0], clip)
     if name == "exercise-medium":
-        return exercise_medium(engines[0], clip, reference or open_engine(CodecChoice(REFERENCE_CODEC, device="cpu")))
+        return exercise_medium(engines[0], clip, reference or _opus())
     if name == "exercise-hard":
         return exercise_hard(engines, clip)
     if name == "transplant":
@@ -474,6 +480,11 @@ def run(name: str, engines: list[Engine], clip: Clip, other: Clip | None = None,
 
         return transplant(engines[0], clip, other or load_audio(resource("clips", "speech_de.wav")), keep)
     raise CodecError(f"Unknown experiment '{name}': choose one of {', '.join(EXPERIMENTS)}.")
+
+
+def _opus() -> Engine:
+    """The reference codec, opened for one experiment (libopus: no model, nothing to share with a thread)."""
+    return open_engine(CodecChoice(REFERENCE_CODEC, device="cpu"))
 
 
 MIN_SECONDS = 1.0
