@@ -484,7 +484,7 @@ def test_the_grid_colours_tokens_by_id_similarity_or_energy(qtbot, window, speec
     w.file_view.set_grid_mode("energy")
     enc = w.model.encoded.encoding
     db = energy(engine, enc).db(5)
-    lo, hi = views._energy_levels
+    lo, hi = grid.colours.energy_levels
     assert np.array_equal(views.row_rgba(5)[:, :3], colormap(db, lo, hi)) and hi - lo == 60
     assert views.energy_bar.isVisible() and " dB" in views.cell_at(1.0, grid.n_codebooks - 5.5)
     with qtbot.waitSignal(w.reconstruction_ready, timeout=120_000):

@@ -41,13 +41,12 @@ class Energy:
     """``||c_k||`` at each code of codebook k (SNAC's coarse codebooks: one value per code)."""
     share: AnyArray
     residual_after: AnyArray
-    latent_energy: float
 
     def db(self, k: int, floor: float = -100.0) -> FloatArray:
         """Codebook ``k``'s norms in dB (20 log10), with ``floor`` for a zero contribution (a muted code)."""
         n = self.norms[k]
         with np.errstate(divide="ignore"):
-            db: FloatArray = np.maximum(20 * np.log10(np.maximum(n, 0.0)), floor).astype(np.float32)
+            db: FloatArray = np.maximum(20 * np.log10(n), floor).astype(np.float32)
         return db
 
 
@@ -88,7 +87,7 @@ def energy(engine: Engine, enc: Encoding, curve: bool = True) -> Energy:
     norms = [np.sqrt(np.concatenate(r))[: len(enc.codes[k])] for k, r in enumerate(norms2)]
     share = added / added.sum() if curve and added.sum() > 0 else np.full(n, math.nan)
     residual = missing / total if total > 0 else np.full(n, math.nan)
-    return Energy(norms, share, residual, total)
+    return Energy(norms, share, residual)
 
 
 def per_codebook(engine: Engine, enc: Encoding) -> list[dict[str, Any]]:

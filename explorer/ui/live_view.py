@@ -22,7 +22,8 @@ from explorer.core.edits import Edits
 from explorer.core.palettes import token_palette
 from explorer.ui.grid_data import GridData
 from explorer.ui.tiled_image import lut
-from explorer.ui.views import SPECTRO_LEVELS, mark_cells
+from explorer.core.palettes import SPEC_LEVELS as SPECTRO_LEVELS
+from explorer.ui.views import mark_cells
 
 WINDOW_SECONDS = 8.0
 SKIPPED = np.array([60, 60, 60, 255], np.uint8)

@@ -13,14 +13,16 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF
 
+from explorer.core.palettes import SPEC_LEVELS
 from explorer.core.spectrogram import FREQUENCY_SCALES, frequency_ticks, remap
 from explorer.core.types import FloatArray
 from explorer.ui.tiled_image import TiledImage, lut
 
-TOP_DB = -10.0
+TOP_DB = SPEC_LEVELS[1]
 """The loudest level the spectrograms' colours show; the range chosen reaches down from it."""
+DEFAULT_RANGE = round(SPEC_LEVELS[1] - SPEC_LEVELS[0])
+"""The reports' range (80 dB), so the window and the comparison picture read alike until changed."""
 DB_RANGES = (60, 80, 100, 120)
-DEFAULT_RANGE = 80
 DIFF_LEVELS = (-30.0, 30.0)
 HOP = 256
 """The worker's spectrogram hop, in samples at the clip's rate."""
@@ -35,13 +37,17 @@ class SpectrogramRows:
         self.images = (TiledImage(self.top), TiledImage(self.bottom))
         self.bars = (pg.ColorBarItem(values=(TOP_DB - DEFAULT_RANGE, TOP_DB), colorMap="inferno", interactive=False, width=12),
                      pg.ColorBarItem(values=(TOP_DB - DEFAULT_RANGE, TOP_DB), colorMap="inferno", interactive=False, width=12))
-        for i, bar in enumerate(self.bars):
+        for i, (plot, bar) in enumerate(zip((self.top, self.bottom), self.bars)):
             layout.addItem(bar, row=row + i, col=1)
+            plot.setLabel("left", "Hz")
         self.scale = "linear"
         self.range_db = DEFAULT_RANGE
         self.second = "reconstruction"
         self._spectra: dict[str, FloatArray] = {}
         self._rate = 1
+        self._drawn: list[tuple[object, ...] | None] = [None, None]
+        """What each row last drew: (spectrogram, scale, levels, rate), and in :attr:`_drawn_data` its array."""
+        self._drawn_data: list[FloatArray | None] = [None, None]
 
     @property
     def levels(self) -> tuple[float, float]:
@@ -68,21 +74,27 @@ class SpectrogramRows:
         self.redraw()
 
     def redraw(self) -> None:
+        """Draw each row whose data, scale or levels changed since it was last drawn (a new reconstruction
+        redraws the lower row only: the original's image is kept)."""
         nyquist = self._rate / 2
-        for plot, image, bar, name in zip((self.top, self.bottom), self.images, self.bars, ("original", self.second)):
+        for i, name in enumerate(("original", self.second)):
+            plot, image, bar = (self.top, self.bottom)[i], self.images[i], self.bars[i]
             difference = name == "difference"
-            plot.setLabel("left", "Hz")
-            plot.setTitle(name, size="8pt", color="#c0c4cc", justify="left")
             levels = DIFF_LEVELS if difference else self.levels
-            bar.setColorMap(pg.colormap.get("CET-D1" if difference else "inferno"))
-            bar.setLevels(levels)
             data = self._spectra.get(name)
+            drawn = (name, self.scale, levels, self._rate)
+            if self._drawn[i] == drawn and self._drawn_data[i] is data:  # the array itself, kept: never a reused id
+                continue
+            self._drawn[i], self._drawn_data[i] = drawn, data
+            cmap = "CET-D1" if difference else "inferno"
+            plot.setTitle(name, size="8pt", color="#c0c4cc", justify="left")
+            bar.setColorMap(pg.colormap.get(cmap))
+            bar.setLevels(levels)
             if data is None:
                 image.clear()
                 continue
             shown = remap(data, nyquist, self.scale)
             duration = data.shape[0] * HOP / self._rate
-            image.set(np.ascontiguousarray(shown.T), QRectF(0, 0, duration, nyquist), levels,
-                      lut("CET-D1" if difference else "inferno"))
+            image.set(np.ascontiguousarray(shown.T), QRectF(0, 0, duration, nyquist), levels, lut(cmap))
             plot.getAxis("left").setTicks([[(pos * nyquist, label) for pos, label in frequency_ticks(self.scale, nyquist)]])
             plot.setYRange(0, nyquist, padding=0)  # the whole band of the clip's own rate

@@ -34,7 +34,6 @@ LEGENDS = {
     "energy": "colour: how much each cell adds to the latent, ‖contribution‖ in dB (scale at the right)",
 }
 
-SPECTRO_LEVELS = (-90.0, -10.0)
 
 
 def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice) -> None:
@@ -104,7 +103,7 @@ class TimeViews(pg.GraphicsLayoutWidget):
             plot.addItem(line)
         self.spec_mode = "original"
         self._spectra: dict[str, FloatArray] = {}
-        self._rate, self._seconds = 1, 0.0  # the clip's rate and length
+        self._seconds = 0.0  # the clip's length
         self._grid: GridData | None = None
         self._palette = token_palette(16)
         self._groups: list[list[int]] = []
@@ -113,7 +112,6 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self._base: dict[str, list[AnyArray]] = {}
         """Each mode's cell colours per codebook before the edits' marks, made once per grid (a mode
         switch on a long clip only re-marks and redraws)."""
-        self._energy_levels = (0.0, 1.0)
         self.grid_legend, self.energy_bar = self._add_grid_legend()
         self.occurrences = pg.ScatterPlotItem(size=7, pen=pg.mkPen("w", width=1.5), brush=None, symbol="s")
         self.occurrences.setZValue(10)
@@ -144,7 +142,6 @@ class TimeViews(pg.GraphicsLayoutWidget):
     # ------------------------------------------------------------ waveform and spectrogram
     def show_audio(self, original: FloatArray | None, reconstruction: FloatArray | None, rate: int, spectra: Spectra) -> None:
         """Show waveforms (either may be None: unchanged) and the spectrograms computed by the worker."""
-        self._rate = rate
         if original is not None:
             self._seconds = original.shape[1] / rate
             t = np.arange(original.shape[1], dtype=np.float32) / rate
@@ -229,7 +226,6 @@ class TimeViews(pg.GraphicsLayoutWidget):
                 cells = grid.colours.similarity_cells
             elif mode == "energy" and grid.colours is not None:
                 cells = grid.colours.energy_cells
-                self._energy_levels = grid.colours.energy_levels
             else:
                 cells = [self._palette[grid.codes[k]] for k in range(grid.n_codebooks)]
             self._base[mode] = cells
@@ -249,12 +245,12 @@ class TimeViews(pg.GraphicsLayoutWidget):
         missing = mode != "ids" and self._grid is not None and self._grid.colours is None
         self.grid_legend.setText(LEGENDS["ids"] + f" ({mode} colours are made from a whole encoding, not live)"
                                  if missing else LEGENDS[mode])
-        energy = mode == "energy" and self._grid is not None and self._grid.colours is not None
-        if energy:
-            lo, hi = self._energy_levels
+        made = self._grid.colours if self._grid is not None else None
+        energy = mode == "energy" and made is not None
+        if made is not None and energy:
+            lo, hi = made.energy_levels
             stops = np.linspace(0, 1, 5)
-            colours = colormap(lo + stops * (hi - lo), lo, hi)
-            self.energy_bar.setGradient(pg.ColorMap(stops, colours).getGradient())
+            self.energy_bar.setGradient(pg.ColorMap(stops, colormap(lo + stops * (hi - lo), lo, hi)).getGradient())
             self.energy_bar.setLabels({f"{hi:.0f} dB": 1.0, f"{(lo + hi) / 2:.0f}": 0.5, f"{lo:.0f} dB": 0.0})
         self.energy_bar.setVisible(energy)
 
