@@ -105,8 +105,26 @@ def _bitrate(codec: str, codebooks: int) -> str:
     return f"{entry(codec).info().bitrate(codebooks) / 1000:.3g} kbps"
 
 
+class _Check:
+    """What every check has: the codec it is on, its label and its requirement, and a row saying it could not run."""
+
+    codec: str
+
+    @property
+    def label(self) -> str:
+        raise NotImplementedError
+
+    @property
+    def required(self) -> str:
+        raise NotImplementedError
+
+    def failed(self, why: str) -> Outcome:
+        """The row of a check that could not run (the weights did not load or download): FAIL, and why."""
+        return Outcome(self.codec, self.label, "n/a", self.required, False, why)
+
+
 @dataclass(frozen=True)
-class Floor:
+class Floor(_Check):
     """A round trip's ``metric`` under ``edits`` must reach ``published`` less ``margin``."""
 
     codec: str
@@ -130,9 +148,6 @@ class Floor:
     def required(self) -> str:
         return f"≥ {self.floor:.2f} (published {self.published:.2f} − {self.margin:g})"
 
-    def failed(self, why: str) -> Outcome:
-        return Outcome(self.codec, self.label, "n/a", self.required, False, why)
-
     def run(self, trials: Trials) -> Outcome:
         value, why = trials.measure(self.metric, self.codebooks, self.edits)
         ok = value is not None and value >= self.floor
@@ -140,7 +155,7 @@ class Floor:
 
 
 @dataclass(frozen=True)
-class Contrast:
+class Contrast(_Check):
     """Randomizing codebook ``first`` must cost at least ``min_drop`` STOI, and more than ``factor`` times what
     randomizing codebook ``second`` costs (both against the unedited round trip with ``codebooks`` codebooks)."""
 
@@ -159,9 +174,6 @@ class Contrast:
     @property
     def required(self) -> str:
         return f"drop {self.first} ≥ {self.min_drop:.2f} and > {self.factor:g} × drop {self.second}"
-
-    def failed(self, why: str) -> Outcome:
-        return Outcome(self.codec, self.label, "n/a", self.required, False, why)
 
     def run(self, trials: Trials) -> Outcome:
         stoi = {}

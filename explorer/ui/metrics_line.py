@@ -15,14 +15,9 @@ from PySide6.QtWidgets import QLabel, QWidget
 from explorer.core.audio import Clip
 from explorer.core.metrics import fmt
 from explorer.core.perceptual import SlowQuality
-from explorer.services.scoring import Scorer, shared
+from explorer.services.scoring import shared
 from explorer.services.session import Decoded
 from explorer.ui.grid_data import GridData
-
-
-def scorer() -> Scorer:
-    """The app's one scoring process, shared by its windows and the classroom tools, started on first use."""
-    return shared()
 
 
 class MetricsLine(QLabel):
@@ -59,7 +54,7 @@ class MetricsLine(QLabel):
     def score(self, original: Clip, decoded: Decoded) -> None:
         """Have PESQ and ViSQOL of ``decoded`` computed in the scoring process; shown if it is still shown then."""
         self._shown = decoded
-        future = scorer().submit(original, decoded.clip, decoded.quality.delay_samples)
+        future = shared().submit(original, decoded.clip, decoded.quality.delay_samples)
         future.add_done_callback(lambda done: self._arrived(decoded, done))
 
     def _arrived(self, decoded: Decoded, done: Future[SlowQuality]) -> None:
