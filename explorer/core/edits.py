@@ -1,19 +1,25 @@
 """Per-codebook edits as plain, immutable data, and the pure functions that apply them.
 
 An :class:`Edits` value says which codebooks are muted, soloed or randomized, how many to keep
-(the bitrate ladder), with which seed, and optionally over which time range. Applying it never
-touches a model: :func:`edited_codes` swaps in seeded random codes, :func:`gains` says per code
-frame whether a codebook's contribution to the latent is heard (1) or removed (0).
+(the bitrate ladder), with which seed, and optionally over which time range; and which single
+cells were painted (:class:`Paint`: muted, randomized or set to one token id, by code frame).
+Applying it never touches a model: :func:`edited_codes` swaps in seeded random codes and painted
+ids, :func:`gains` says per code frame whether a codebook's contribution to the latent is heard
+(1) or removed (0).
+
+Paint is applied after the codebook edits, stroke by stroke in order: a painted id replaces the
+code (a randomized cell takes the code that randomizing its whole codebook would give it), and a
+painted mute removes the cell's contribution whatever is painted over it later.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Annotated, Any, Sequence
+from typing import Annotated, Any, Literal, Sequence
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
 from explorer.core.errors import CodecError
@@ -21,9 +27,35 @@ from explorer.core.errors import CodecError
 MAX_SEED = 2**63 - 1
 """Seeds run from 0 to 2**63 - 1 (what torch's and numpy's generators both take)."""
 MAX_CODEBOOK = 63
+MAX_PAINT = 100_000
+"""Painted runs one edit may hold (a stroke across every cell of a 32-codebook, 10-minute clip is 32 runs)."""
+MAX_FRAME = 2**40
+PAINT_ACTIONS = ("mute", "randomize", "set")
 
 _Codebook = Annotated[int, Field(strict=True, ge=0, le=MAX_CODEBOOK)]
 Seconds = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
+
+
+_Frame = Annotated[int, Field(strict=True, ge=0, le=MAX_FRAME)]
+
+
+class PaintSchema(BaseModel):
+    """One painted run as stored: codebook, its code frames ``first`` to ``last`` (exclusive), what was done."""
+
+    model_config = ConfigDict(extra="forbid")
+    codebook: _Codebook
+    first: _Frame
+    last: _Frame
+    action: Literal["mute", "randomize", "set"]
+    token: Annotated[int, Field(strict=True, ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _whole(self) -> "PaintSchema":
+        if self.last <= self.first:
+            raise ValueError("a painted run must end after its first frame")
+        if (self.action == "set") != (self.token is not None):
+            raise ValueError("a painted 'set' names its token id, and only a 'set' does")
+        return self
 
 
 class EditsSchema(BaseModel):
@@ -37,6 +69,31 @@ class EditsSchema(BaseModel):
     seed: Annotated[int, Field(strict=True, ge=0, le=MAX_SEED)] = 0
     start: Seconds | None = None
     end: Seconds | None = None
+    paint: Annotated[list[PaintSchema], Field(max_length=MAX_PAINT)] = []
+
+
+@dataclass(frozen=True)
+class Paint:
+    """Codebook ``codebook``'s code frames ``first`` to ``last`` (exclusive, in that codebook's own frames:
+    SNAC's coarse scales have fewer) muted, randomized, or set to ``token``."""
+
+    codebook: int
+    first: int
+    last: int
+    action: str
+    token: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.action not in PAINT_ACTIONS:
+            raise CodecError(f"A painted cell is muted, randomized or set; '{self.action}' is none of these.")
+        if not 0 <= self.first < self.last:
+            raise CodecError(f"A painted run must cover at least one frame; got frames {self.first} to {self.last}.")
+        if (self.action == "set") != (self.token is not None):
+            raise CodecError("A painted 'set' names the token id it sets (and only a 'set' does).")
+
+    @property
+    def frames(self) -> slice:
+        return slice(self.first, self.last)
 
 
 @dataclass(frozen=True)
@@ -50,10 +107,15 @@ class Edits:
     seed: int = 0
     start: float | None = None
     end: float | None = None
+    paint: tuple[Paint, ...] = ()
+    """Painted cells, in the order they were painted."""
 
     def __post_init__(self) -> None:
         for name in ("mute", "solo", "randomize"):
             object.__setattr__(self, name, frozenset(int(k) for k in getattr(self, name)))
+        object.__setattr__(self, "paint", tuple(self.paint))
+        if len(self.paint) > MAX_PAINT:
+            raise CodecError(f"An edit holds at most {MAX_PAINT} painted runs; this one has {len(self.paint)}.")
         if self.keep is not None and self.keep < 1:
             raise CodecError(f"keep must be at least 1 codebook; got {self.keep}.")
         if not 0 <= self.seed <= MAX_SEED:
@@ -67,7 +129,12 @@ class Edits:
 
     @property
     def is_identity(self) -> bool:
-        return not (self.mute or self.solo or self.randomize or self.keep is not None)
+        return not (self.mute or self.solo or self.randomize or self.keep is not None or self.paint)
+
+    @property
+    def replaces_codes(self) -> bool:
+        """Whether any code is swapped (randomized or painted with another id), not only silenced."""
+        return bool(self.randomize) or any(p.action != "mute" for p in self.paint)
 
     def heard(self, k: int) -> bool:
         """Whether codebook ``k`` contributes inside the edit range."""
@@ -77,9 +144,20 @@ class Edits:
             return False
         return self.keep is None or k < self.keep
 
-    def check(self, n_codebooks: int, duration: float | None = None) -> None:
+    def check(self, n_codebooks: int, duration: float | None = None, rows: Sequence[int] = (),
+              size: int | None = None) -> None:
         """Raise a clear error if an edit names a codebook the encoding does not have, or its time
-        range starts after the clip (``duration`` seconds) ends."""
+        range starts after the clip (``duration`` seconds) ends, or a painted run lies outside its
+        codebook's ``rows`` (code frames per codebook) or sets an id the codebooks (of ``size``) lack."""
+        for p in self.paint:
+            if p.codebook >= n_codebooks:
+                raise CodecError(f"A painted cell is in codebook {p.codebook}, which this encoding does not have "
+                                 f"(it has codebooks 0 to {n_codebooks - 1}).")
+            if rows and p.last > rows[p.codebook]:
+                raise CodecError(f"A painted run in codebook {p.codebook} reaches frame {p.last - 1}; that codebook has "
+                                 f"frames 0 to {rows[p.codebook] - 1} in this encoding.")
+            if size is not None and p.token is not None and p.token >= size:
+                raise CodecError(f"A painted cell is set to token {p.token}; this codec's codebooks hold ids 0 to {size - 1}.")
         named = self.mute | self.solo | self.randomize
         bad = sorted(k for k in named if not 0 <= k < n_codebooks)
         if bad:
@@ -92,6 +170,7 @@ class Edits:
         d = asdict(self)
         for name in ("mute", "solo", "randomize"):
             d[name] = sorted(d[name])
+        d["paint"] = [{k: v for k, v in asdict(p).items() if v is not None} for p in self.paint]
         return d
 
     @classmethod
@@ -106,7 +185,8 @@ class Edits:
             where = ".".join(str(x) for x in err["loc"]) or "edits"
             raise CodecError(f"Invalid edit {where}: {err['msg']}.") from None
         return cls(mute=frozenset(v.mute), solo=frozenset(v.solo), randomize=frozenset(v.randomize),
-                   keep=v.keep, seed=v.seed, start=v.start, end=v.end)
+                   keep=v.keep, seed=v.seed, start=v.start, end=v.end,
+                   paint=tuple(Paint(p.codebook, p.first, p.last, p.action, p.token) for p in v.paint))
 
 
 def heard_bitrate(bitrates: Sequence[float], edits: Edits) -> float:
@@ -133,13 +213,19 @@ def random_codes(seed: int, codebook: int, n_frames: int, size: int, first_frame
 
 
 def edited_codes(codes: list[IntArray], edits: Edits, times: list[AnyArray], size: int) -> list[IntArray]:
-    """``codes`` with each randomized codebook's frames in the edit range replaced by random codes."""
+    """``codes`` with each randomized codebook's frames in the edit range replaced by random codes, then
+    the painted ids and randomized cells swapped in, in the order they were painted."""
     out = []
     for k, row in enumerate(codes):
-        if k in edits.randomize:
-            span = frame_span(edits, times[k])
+        painted = [p for p in edits.paint if p.codebook == k and p.action != "mute"]
+        if k in edits.randomize or painted:
             row = row.copy()
-            row[span] = random_codes(edits.seed, k, len(row), size)[span]
+            noise = random_codes(edits.seed, k, len(row), size)  # cheap next to a decode, even on a long clip
+            if k in edits.randomize:
+                span = frame_span(edits, times[k])
+                row[span] = noise[span]
+            for p in painted:
+                row[p.frames] = noise[p.frames] if p.action == "randomize" else int(p.token or 0)
         out.append(row)
     return out
 
@@ -151,5 +237,8 @@ def gains(edits: Edits, times: list[AnyArray]) -> list[FloatArray]:
         g = np.ones(len(t), dtype=np.float32)
         if not edits.heard(k):
             g[frame_span(edits, t)] = 0.0
+        for p in edits.paint:
+            if p.codebook == k and p.action == "mute":
+                g[p.frames] = 0.0
         out.append(g)
     return out

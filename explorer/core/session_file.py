@@ -18,7 +18,7 @@ from typing import Annotated, Any, Collection, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from explorer.core.edits import Edits
+from explorer.core.edits import MAX_PAINT, Edits, Paint, PaintSchema
 from explorer.core.errors import ExplorerError
 
 SESSION_VERSION: Final = 1
@@ -56,6 +56,7 @@ class SessionEdits(BaseModel):
     seed: Annotated[int, Field(strict=True, ge=0, lt=2**63)] = 0
     start: Seconds | None = None
     end: Seconds | None = None
+    paint: list[PaintSchema] = Field(default_factory=list, max_length=MAX_PAINT)
 
     @model_validator(mode="after")
     def _range(self) -> "SessionEdits":
@@ -66,7 +67,8 @@ class SessionEdits(BaseModel):
     def edits(self) -> Edits:
         """The :class:`Edits` value these fields describe."""
         return Edits(mute=frozenset(self.mute), solo=frozenset(self.solo), randomize=frozenset(self.randomize),
-                     keep=self.keep, seed=self.seed, start=self.start, end=self.end)
+                     keep=self.keep, seed=self.seed, start=self.start, end=self.end,
+                     paint=tuple(Paint(p.codebook, p.first, p.last, p.action, p.token) for p in self.paint))
 
 
 class SessionState(BaseModel):

@@ -411,10 +411,11 @@ class Engine:
         return [np.concatenate(p) for p in parts]
 
     def _applied(self, enc: Encoding, edits: Edits) -> tuple[list[IntArray] | None, list[FloatArray] | None]:
-        """Codes with randomized rows swapped in (None: use the cache) and per-frame gains (None: all 1)."""
+        """Codes with randomized rows and painted ids swapped in (None: use the cache) and per-frame gains
+        (None: all 1)."""
         times = [enc.frame_times(k) for k in range(enc.n_codebooks)]
         codes = None
-        if enc.cache is None or edits.randomize:
+        if enc.cache is None or edits.replaces_codes:
             codes = edited_codes(enc.codes, edits, times, self.info.codebook_size)
         g = None if edits.is_identity else gains(edits, times)
         return codes, g
@@ -435,7 +436,7 @@ class Engine:
         """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""
         edits = edits or Edits()
         refuse_edits(self.info, edits)
-        edits.check(enc.n_codebooks, enc.duration)
+        edits.check(enc.n_codebooks, enc.duration, [len(row) for row in enc.codes], self.info.codebook_size)
         audio = self.decode_native(enc, edits, progress)
         if not np.isfinite(audio).all():
             raise CodecError(f"{self.info.name} produced NaN or infinite samples from these codes: its weights or the "
