@@ -14,7 +14,7 @@ Loaded codecs live in :class:`Engines`, which belongs to the one thread that run
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +24,7 @@ from explorer.codecs.registry import DEFAULT_CODEC, load_codec
 from explorer.codecs.weights import Progress as DownloadProgress
 from explorer.core.audio import Clip
 from explorer.core.device import describe_device, resolve_device
-from explorer.core.edits import Edits
+from explorer.core.edits import Edits, Paint
 from explorer.core.metrics import CodebookStats, Quality, codebook_stats, reconstruction_quality
 from explorer.core.types import FloatArray
 from explorer.services.engine import Encoding, Engine, Progress
@@ -144,6 +144,9 @@ class DecodeJob:
 
 Job = OpenJob | EncodeJob | DecodeJob
 
+UNDO_DEPTH = 200
+"""Edits remembered for undo (each is a few small sets and the painted runs)."""
+
 
 class SessionModel:
     """The state of the open clip, owned by the GUI thread; each change is announced by an event."""
@@ -156,6 +159,8 @@ class SessionModel:
     """The edits (an :class:`Edits`) changed."""
     reconstructed = Signal(object)
     """A :class:`Decoded` of the current encoding under the current edits."""
+    selection_changed = Signal(object)
+    """The selected time range ``(start, end)`` in seconds, or None when nothing is selected."""
 
     def __init__(self) -> None:
         self.path: Path | None = None
@@ -163,6 +168,10 @@ class SessionModel:
         self.encoded: Encoded | None = None
         self.edits = Edits()
         self.decoded: Decoded | None = None
+        self.selection: tuple[float, float] | None = None
+        self.undo_stack: list[Edits] = []
+        """Earlier edits of this encoding, newest last (Ctrl+Z takes them back one by one)."""
+        self.redo_stack: list[Edits] = []
 
     @property
     def encoding(self) -> Encoding | None:
@@ -171,19 +180,68 @@ class SessionModel:
     def set_clip(self, path: Path, clip: Clip) -> None:
         self.path, self.clip = path, clip
         self.encoded, self.decoded = None, None
+        self.set_selection(None)
         self.clip_opened.emit(clip)
 
     def cleared(self) -> Edits:
         """No edits, keeping the randomization seed (so a reset and a redo sound the same)."""
         return Edits(seed=self.edits.seed)
 
-    def set_edits(self, edits: Edits) -> bool:
-        """Make ``edits`` the model's; False (and no event) when they are the same."""
+    def set_edits(self, edits: Edits, undoable: bool = True) -> bool:
+        """Make ``edits`` the model's; False (and no event) when they are the same. An ``undoable``
+        change can be taken back with :meth:`undo` (and a new one forgets what was undone)."""
         if edits == self.edits:
             return False
+        if undoable:
+            self.undo_stack.append(self.edits)
+            del self.undo_stack[:-UNDO_DEPTH]
+            self.redo_stack.clear()
         self.edits = edits
         self.edits_changed.emit(edits)
         return True
+
+    def undo(self) -> bool:
+        """Back to the edits before the last change (False: there is none)."""
+        if not self.undo_stack:
+            return False
+        self.redo_stack.append(self.edits)
+        return self.set_edits(self.undo_stack.pop(), undoable=False)
+
+    def redo(self) -> bool:
+        """Forward to the edits the last :meth:`undo` took back (False: none)."""
+        if not self.redo_stack:
+            return False
+        self.undo_stack.append(self.edits)
+        return self.set_edits(self.redo_stack.pop(), undoable=False)
+
+    def paint(self, runs: tuple[Paint, ...]) -> bool:
+        """Add painted runs (one stroke: one undo step)."""
+        return bool(runs) and self.set_edits(replace(self.edits, paint=self.edits.paint + runs))
+
+    def set_selection(self, selection: tuple[float, float] | None) -> None:
+        """Select ``(start, end)`` seconds (None: nothing). Edits confined to a range follow the selection,
+        so "apply to selection" always means the range shown."""
+        if selection is not None:
+            lo, hi = sorted(selection)
+            selection = (max(0.0, lo), hi) if hi > max(0.0, lo) else None
+        if selection == self.selection:
+            return
+        self.selection = selection
+        self.selection_changed.emit(selection)
+        if selection is not None and self.confined:
+            self.set_edits(replace(self.edits, start=selection[0], end=selection[1]))
+
+    @property
+    def confined(self) -> bool:
+        """Whether the codebook edits apply to a time range only."""
+        return self.edits.start is not None or self.edits.end is not None
+
+    def confine(self, on: bool) -> bool:
+        """Confine the codebook edits to the selection (``on``), or apply them to the whole clip."""
+        if on and self.selection is None:
+            return False
+        lo, hi = self.selection if on and self.selection is not None else (None, None)
+        return self.set_edits(replace(self.edits, start=lo, end=hi))
 
     def apply_encoded(self, result: Encoded) -> bool:
         """Take a worker's encoding if it is of the open clip: the edits are cleared (silently) first."""
@@ -191,6 +249,8 @@ class SessionModel:
             return False
         self.encoded, self.decoded = result, None
         self.edits = self.cleared()
+        self.undo_stack.clear()  # earlier edits named this encoding's cells and codebooks, not the new one's
+        self.redo_stack.clear()
         self.encoding_changed.emit(result)
         return True
 
