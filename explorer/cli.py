@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--spectrogram", choices=("original", "reconstruction", "difference"), default=None, help="which spectrogram to show")
     p.add_argument("--grid", choices=("ids", "similarity", "energy"), default=None,
                    help="colour the token grid by token id, by similarity of what each code adds, or by its energy")
+    p.add_argument("--select", nargs=2, type=_seconds, default=None, metavar=("START", "END"),
+                   help="select this time range (seconds) once the clip is open")
     _add_edit_flags(p)
 
     p = sub.add_parser("live", help="encode and decode the microphone live; monitor and record the take")
@@ -656,7 +658,14 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
 def cmd_open(args: argparse.Namespace) -> int:
     from explorer.ui.app import run
 
-    return run(args.input, args.codec, args.screenshot, edits=_edits(args), spectrogram=args.spectrogram, grid=args.grid)
+    select = None
+    if args.select is not None:
+        start, end = args.select
+        if end <= start:
+            raise ExplorerError(f"--select needs an end after its start; got {start:g} s to {end:g} s.")
+        select = (start, end)
+    return run(args.input, args.codec, args.screenshot, edits=_edits(args), spectrogram=args.spectrogram, grid=args.grid,
+               select=select)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {

@@ -81,6 +81,8 @@ class Player:
         self.source = "reconstruction"
         self.volume = 1.0
         self.loop: tuple[int, int] | None = None
+        self.span: tuple[int, int] | None = None
+        """The selection (frames): a play that starts inside it stops at its end and goes back to its start."""
         self.playing = False
         self.frames_delivered = 0
         self.callbacks = 0
@@ -202,6 +204,10 @@ class Player:
         """Loop between two times in seconds, or stop looping with ``None``."""
         self.loop = None if start is None or end is None or end <= start else (int(start * self.rate), int(end * self.rate))
 
+    def set_span(self, start: float | None, end: float | None = None) -> None:
+        """The selection in seconds (``None``: none): playing inside it stops at its end."""
+        self.span = None if start is None or end is None or end <= start else (int(start * self.rate), int(end * self.rate))
+
     # ------------------------------------------------------------ audio thread
     def _callback(self, outdata: Any, frames: int, time: Any, status: Any) -> None:
         self.callbacks += 1
@@ -217,11 +223,16 @@ class Player:
             self._position = pos
             return
         end = len(track)
+        span = self.span if self.loop is None else None
+        if span is not None and not span[0] <= pos < span[1]:
+            span = None  # playing from outside the selection plays on to the clip's end
         if self.loop is not None:
             lo, hi = self.loop
             if pos >= hi or pos < lo:
                 pos = lo
             end = min(end, hi)
+        elif span is not None:
+            end = min(end, span[1])
         n = max(0, min(frames, end - pos))
         out = outdata[:n]
         np.multiply(track[pos: pos + n], self.volume, out=out)
@@ -233,6 +244,9 @@ class Player:
         pos += n
         if self.loop is not None and pos >= end:
             pos = self.loop[0]
+        elif span is not None and pos >= end:
+            self.playing = False
+            pos = span[0]
         elif pos >= len(track):
             self.playing = False
             pos = 0

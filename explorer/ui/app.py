@@ -25,20 +25,21 @@ log = logging.getLogger(__name__)
 
 
 def run(path: str | None, codec: str | None, screenshot: str | None = None, timeout_s: float = 300.0,
-        edits: Edits | None = None, spectrogram: str | None = None, grid: str | None = None) -> int:
+        edits: Edits | None = None, spectrogram: str | None = None, grid: str | None = None,
+        select: tuple[float, float] | None = None) -> int:
     """Open the window on ``path`` (the bundled speech clip if None) and run until it closes.
 
-    ``edits`` are applied once the clip is encoded; ``spectrogram`` picks the spectrogram shown
-    (original, reconstruction or difference), ``grid`` how the token grid is coloured (ids, similarity
-    or energy). With ``screenshot``, wait until the reconstruction
-    for those edits is drawn, save the window as a PNG and exit (status 0), or exit with status 1
-    and the reason on stderr if anything fails or nothing is drawn within ``timeout_s``.
+    ``edits`` are applied once the clip is encoded; ``spectrogram`` picks the lower spectrogram,
+    ``grid`` the grid's colouring (ids, similarity or energy), ``select`` a time range to select.
+    With ``screenshot``, wait until the reconstruction for those edits is drawn, save the window as
+    a PNG and exit (status 0), or exit with status 1 and the reason on stderr if anything fails or
+    nothing is drawn within ``timeout_s``.
 
     Raises
     ------
     ExplorerError
-        Before any window opens: no display, an unknown codec, or a screenshot path that cannot
-        be written (a missing folder, a folder, the input itself).
+        Before any window opens: no display, an unknown codec, or a screenshot path that cannot be
+        written (a missing folder, a folder, the input itself).
     """
     _need_display(bool(screenshot))
     if screenshot:
@@ -50,7 +51,7 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     from explorer.ui.window import MainWindow
 
     if codec is not None and codec not in CODEC_NAMES:
-        entry(codec)
+        entry(codec)  # raises: an unknown codec, said before any window opens
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Codec Explorer")
     window = MainWindow(welcome=not screenshot, headless=bool(screenshot))
@@ -73,7 +74,7 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     restored = window.saved_session() if path is None and codec is None and not screenshot else None
     if edits is not None and not edits.is_identity:
         window.pending_edits = edits
-    _show_views(window, spectrogram, grid)
+    _show_views(window, spectrogram, grid, select)
     if screenshot:
         _shoot_when_drawn(window, Path(screenshot), timeout_s, finish)
     window.show()
@@ -85,8 +86,11 @@ def run(path: str | None, codec: str | None, screenshot: str | None = None, time
     return int(status["code"]) or code
 
 
-def _show_views(window: "MainWindow", spectrogram: str | None, grid: str | None) -> None:
-    """Show the spectrogram and the grid colouring asked for on the command line (None: as they are)."""
+def _show_views(window: "MainWindow", spectrogram: str | None, grid: str | None,
+                select: tuple[float, float] | None = None) -> None:
+    """Show the spectrogram and the grid colouring asked for on the command line (None: as they are),
+    and select ``select`` once the clip is open."""
+    window.pending_selection = select
     if spectrogram:
         window.file_view.set_spectrogram(spectrogram)
     if grid:

@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from PySide6.QtCore import QSignalBlocker, Qt
 from PySide6.QtWidgets import (
-    QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QCheckBox, QHBoxLayout, QHeaderView, QLabel, QPushButton, QSlider, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
 from explorer.core.edits import Edits
@@ -56,6 +56,10 @@ class CodebookPanel(QWidget):
         row.addWidget(self.keep, 1)
         row.addWidget(self.reset)
         layout.addWidget(self.controls)
+        self.confine = QCheckBox("apply to selection")
+        self.confine.setToolTip("Confine the mute, solo, randomize and keep edits to the selected time range "
+                                "(first drag across a view to select one); the grid shows where they apply")
+        layout.addWidget(self.confine)
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
@@ -72,6 +76,7 @@ class CodebookPanel(QWidget):
         self.keep.valueChanged.connect(self._keep_moved)
         self.reset.clicked.connect(lambda: model.set_edits(model.cleared()))
         self.table.itemChanged.connect(self._toggled)
+        self.confine.toggled.connect(model.confine)
 
     def show_grid(self, grid: GridData, edits: Edits) -> None:
         """Fill one row per codebook. Columns are sized once at the end: sizing them to their contents
@@ -83,6 +88,7 @@ class CodebookPanel(QWidget):
                                                  "is nothing here to mute, solo or randomize.")
         self.why_empty.setVisible(not tokens)
         self.controls.setVisible(tokens)
+        self.confine.setVisible(tokens)
         self.table.setVisible(tokens)
         self.table.setUpdatesEnabled(False)
         with QSignalBlocker(self.table), QSignalBlocker(self.keep):
@@ -125,6 +131,19 @@ class CodebookPanel(QWidget):
                             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
                 self.keep.setValue(edits.keep or n)
             self.keep_label.setText(f"keep first: {edits.keep or 'all'}")
+        self._show_range(edits)
+
+    def _show_range(self, edits: Edits) -> None:
+        """The "apply to selection" box: ticked while the edits have a range, which it names."""
+        confined = edits.start is not None or edits.end is not None
+        with QSignalBlocker(self.confine):
+            self.confine.setChecked(confined)
+        self.confine.setEnabled(confined or self.model.selection is not None)
+        if confined:
+            end = f"{edits.end:.2f}" if edits.end is not None else "end"
+            self.confine.setText(f"apply to selection ({edits.start or 0:.2f}–{end} s)")
+        else:
+            self.confine.setText("apply to selection")
 
     def toggle(self, k: int, name: str) -> None:
         """Flip codebook ``k`` in the model's ``mute``, ``solo`` or ``randomize`` set."""

@@ -28,7 +28,7 @@ class FileMenu(QMenu):
         self.open_action = self.addAction("&Open…", QKeySequence.StandardKey.Open, self.choose_file)
         self.recent = self.addMenu("Open &Recent")
         self.addSeparator()
-        self.addAction("&Export reconstruction (WAV, FLAC)…", QKeySequence("Ctrl+E"), exports.export_wav)
+        self.addAction("&Export reconstruction (WAV, FLAC)…", QKeySequence("Ctrl+Shift+E"), exports.export_wav)
         self.addAction("Export &tokens (.npz)…", exports.export_tokens)
         self.addAction("Export &picture (PNG)…", exports.export_png)
         self.addSeparator()

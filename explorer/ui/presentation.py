@@ -21,10 +21,12 @@ F11  presentation mode (full screen, large type)
 F1  this help over the window
 Home  reset the demo: stop, clear edits, back to the start
 Ctrl+O  open a file
-Ctrl+E  export the reconstruction
+Ctrl+Shift+E  export the reconstruction
 Ctrl+1 / Ctrl+3  zoom in / out (about the playhead)
-Ctrl+2 / Ctrl+F  zoom normal (10 s) / fit the clip
-Click a view  seek; drag in the waveform with Loop on  loop a region"""
+Ctrl+2 / Ctrl+F / Ctrl+E  zoom normal (10 s) / fit the clip / to the selection
+Click a view  seek; drag across a view  select (Space plays it, Loop loops it, Esc clears)
+Ctrl+Z / Ctrl+Shift+Z  undo / redo any edit
+Paint (above the grid)  drag over cells to mute, randomize or set them; Ctrl+click picks the id"""
 
 
 def set_presentation(window: QMainWindow, views: TimeViews, panel: CodebookPanel, on: bool) -> None:

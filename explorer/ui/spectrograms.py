@@ -31,9 +31,9 @@ HOP = 256
 class SpectrogramRows:
     """Two X-linked spectrogram plots at rows ``row`` and ``row + 1`` of ``layout``, colour bars beside them."""
 
-    def __init__(self, layout: pg.GraphicsLayout, row: int) -> None:
-        self.top = layout.addPlot(row=row, col=0)
-        self.bottom = layout.addPlot(row=row + 1, col=0)
+    def __init__(self, layout: pg.GraphicsLayout, row: int, view_box: type[pg.ViewBox] = pg.ViewBox) -> None:
+        self.top = layout.addPlot(row=row, col=0, viewBox=view_box())
+        self.bottom = layout.addPlot(row=row + 1, col=0, viewBox=view_box())
         self.images = (TiledImage(self.top), TiledImage(self.bottom))
         self.bars = (pg.ColorBarItem(values=(TOP_DB - DEFAULT_RANGE, TOP_DB), colorMap="inferno", interactive=False, width=12),
                      pg.ColorBarItem(values=(TOP_DB - DEFAULT_RANGE, TOP_DB), colorMap="inferno", interactive=False, width=12))

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QSizePolicy, QToolBar, QVBoxLayout, QWidget
 
 from explorer.core.spectrogram import FREQUENCY_SCALES
+from explorer.ui.painting import PAINT_MODES
 from explorer.ui.spectrograms import DB_RANGES, DEFAULT_RANGE
 from explorer.ui.views import GRID_MODES, LEGENDS, TimeViews
 
@@ -33,6 +34,9 @@ class TimePanel(QWidget):
         self.grid_box = _combo(GRID_MODES, "How the token grid's cells are coloured")
         for i, mode in enumerate(GRID_MODES):
             self.grid_box.setItemData(i, LEGENDS[mode], Qt.ItemDataRole.ToolTipRole)
+        self.paint_box = _combo(PAINT_MODES, "Paint on the token grid: drag over cells to mute, randomize or set them "
+                                             "(set: Ctrl+click a cell first to pick its id). Ctrl+Z undoes a stroke.")
+        self.paint_label = QLabel("")
         self.hover_label = QLabel(" ")
         self.codec_label = QLabel("")
         """Which codec each view shows, while they differ (a switch is being decoded)."""
@@ -45,6 +49,11 @@ class TimePanel(QWidget):
             row.addWidget(QLabel(label))
             row.addWidget(box)
         top.addStretch(1)
+        self.paint_bar = QToolBar("Paint")
+        """The paint tool, a tool bar of the window's (it folds away behind » when the window is narrow)."""
+        self.paint_bar.setObjectName("paint-bar")
+        for w in (QLabel(" Paint cells: "), self.paint_box, self.paint_label):
+            self.paint_bar.addWidget(w)
         for readout in (self.codec_label, self.hover_label):  # long texts: they elide rather than widen the window
             readout.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             second.addWidget(readout, 1)
@@ -56,6 +65,22 @@ class TimePanel(QWidget):
         self.range_box.currentTextChanged.connect(lambda text: self.views.spectrograms.set_range(int(text.split()[0])))
         self.grid_box.currentTextChanged.connect(self.views.set_grid_mode)
         self.views.hovered.connect(self.hover_label.setText)
+        self.paint_box.currentTextChanged.connect(self._paint_mode)
+        self.views.paint_tool.picked.connect(self._picked)
+
+    def _picked(self, token: int) -> None:
+        """A Ctrl+clicked id: paint it ("set")."""
+        if self.paint_box.currentText() == "set":
+            self._paint_mode("set")
+        self.paint_box.setCurrentText("set")
+
+    def _paint_mode(self, mode: str) -> None:
+        tool = self.views.paint_tool
+        tool.mode = mode
+        if mode == "set" and tool.token is None:
+            self.paint_label.setText("Ctrl+click a cell to pick the id to paint")
+        else:
+            self.paint_label.setText(f"id {tool.token}" if mode == "set" else "")
 
     def show_codecs(self, tokens: str, sound: str | None) -> None:
         """The grid shows ``tokens``' codes; the sound, waveform, spectrogram and figures are ``sound``'s

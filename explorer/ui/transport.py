@@ -1,5 +1,9 @@
 """The transport: play, stop, A/B, loop, volume and output, over the :class:`Player`; and its watchdog.
 
+With a selection (the session model's, handed over by :meth:`Transport.set_selection`), Play
+plays the selection from its start and stops at its end, or loops it while Loop is on, as
+Audacity does; with none, Loop loops the whole clip.
+
 It holds what the player plays: the open clip and its reconstruction, or a clip a classroom tool
 handed over (:meth:`Transport.play_clip`), after which the next play puts the file view's tracks back.
 The watchdog notices an output that stopped asking for samples while playing (unplugged, sound
@@ -44,6 +48,8 @@ class Transport(QWidget):
         self.foreign_audio = False
         """A classroom tool's clip is loaded instead of the file view's tracks."""
         self.playback_reason = ""
+        self.selection: tuple[float, float] | None = None
+        """The selected range, as the session model has it (shown by the views)."""
         self._asked = (0, time.perf_counter())
         """(the player's callback count, when it last grew): the watchdog's evidence."""
         self.play_button = QPushButton("Play")
@@ -74,8 +80,7 @@ class Transport(QWidget):
         self.play_button.clicked.connect(self.toggle_play)
         self.stop_button.clicked.connect(self.stop)
         self.ab_button.toggled.connect(self._ab_toggled)
-        self.loop_box.toggled.connect(self._loop_toggled)
-        self.views.loop_region.sigRegionChanged.connect(self._loop_changed)
+        self.loop_box.toggled.connect(lambda _: self._set_range())
         self.volume.valueChanged.connect(lambda v: setattr(self.player, "volume", v / 100))
         self.output_box.activated.connect(lambda _: self.open_output(self.output_box.currentData()))
 
@@ -86,6 +91,7 @@ class Transport(QWidget):
         self._prepared = (None, None)
         self.player.load(clip.samples, clip.sample_rate)
         self.foreign_audio = False
+        self._set_range()
 
     def set_reconstruction(self, samples: FloatArray, prepared: FloatArray | None = None,
                            made_for: tuple[int, int] | None = None) -> None:
@@ -114,6 +120,8 @@ class Transport(QWidget):
             self.message.emit(self.playback_reason or "No audio output.", 5000)
             return
         self.player.stop()
+        self.player.set_loop(None)
+        self.player.set_span(None)  # the selection is the file view's, not this clip's
         self.player.load(clip.samples, clip.sample_rate)
         self.player.source = "original"
         self.foreign_audio = True
@@ -125,6 +133,8 @@ class Transport(QWidget):
             if self.reconstruction is not None:
                 self.player.set_reconstruction(self.reconstruction, *self._prepared)
             self._ab_toggled(self.ab_button.isChecked())
+            self.foreign_audio = False
+            self._set_range()
         self.foreign_audio = False
 
     # ------------------------------------------------------------ controls
@@ -139,6 +149,9 @@ class Transport(QWidget):
         if self.player.playing:
             self.player.pause()
         else:
+            sel = self.selection
+            if sel is not None and not sel[0] <= self.player.seconds < sel[1] - 0.01:
+                self.seek(sel[0])  # Space plays the selection from its start
             self.player.play()
         self.play_button.setText("Pause" if self.player.playing else "Play")
 
@@ -166,23 +179,17 @@ class Transport(QWidget):
         self.player.source = "original" if original else "reconstruction"
         self.ab_button.setText("Hearing: original" if original else "Hearing: reconstruction")
 
-    def _loop_toggled(self, on: bool) -> None:
-        region = self.views.loop_region
-        if on and self.original is not None:
-            lo, hi = self.views.wave.viewRange()[0]
-            span = hi - lo
-            region.setRegion((lo + span * 0.25, lo + span * 0.5))
-            region.show()
-        else:
-            region.hide()
-        self._loop_changed()
+    def set_selection(self, selection: tuple[float, float] | None) -> None:
+        """The selected range (None: none): what Play plays and Loop loops."""
+        self.selection = selection
+        self._set_range()
 
-    def _loop_changed(self) -> None:
-        if self.loop_box.isChecked():
-            lo, hi = self.views.loop_region.getRegion()
-            self.player.set_loop(max(0.0, lo), hi)
-        else:
-            self.player.set_loop(None)
+    def _set_range(self) -> None:
+        sel = self.selection
+        whole = (0.0, self.original.duration) if self.original is not None else None
+        loop = sel or whole if self.loop_box.isChecked() else None
+        self.player.set_loop(*(loop or (None, None)))
+        self.player.set_span(*(sel or (None, None)))
 
     # ------------------------------------------------------------ the output device
     def open_output(self, device: int | None = None, wanted: str = "") -> None:

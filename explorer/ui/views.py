@@ -7,6 +7,7 @@ drawn as one image item per frame rate (SNAC's scales), with ``setRect`` so axes
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,8 @@ from explorer.core.edits import Edits, frame_span
 from explorer.core.palettes import colormap, token_palette
 from explorer.core.types import AnyArray, FloatArray
 from explorer.ui.grid_data import GridData
+from explorer.ui.painting import PaintTool
+from explorer.ui.selection import DragViewBox, SelectionRegions
 from explorer.ui.spectrograms import SpectrogramRows
 from explorer.ui.tiled_image import TiledImage
 from explorer.ui.worker import Spectra
@@ -36,13 +39,33 @@ LEGENDS = {
 
 
 
-def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice) -> None:
-    """Show codebook ``k``'s edit on its cells ``rgba[span]``: dimmed when not heard, magenta when randomized."""
+def dim(rgba: AnyArray, span: slice) -> None:
+    rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
+
+
+def tint(rgba: AnyArray, span: slice) -> None:
+    rgba[span, 0] = 255
+    rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
+
+
+def mark_cells(rgba: AnyArray, k: int, edits: Edits, span: slice, palette: AnyArray | None = None) -> None:
+    """Show codebook ``k``'s edits on its cells ``rgba``: the codebook edits on ``span`` (the edit range),
+    then the painted runs. Dimmed: not heard; magenta: randomized; a painted id in its own colour from
+    ``palette`` (the mode's colours of codebook k's ids; None: the cell keeps its colour)."""
     if not edits.heard(k):
-        rgba[span, :3] = (rgba[span, :3] * 0.18).astype(np.uint8)
+        dim(rgba, span)
     if k in edits.randomize:
-        rgba[span, 0] = 255
-        rgba[span, 2] = (rgba[span, 2] // 2 + 120).astype(np.uint8)
+        tint(rgba, span)
+    for p in edits.paint:
+        if p.codebook != k:
+            continue
+        if p.action == "randomize":
+            tint(rgba, p.frames)
+        elif p.action == "set" and palette is not None and p.token is not None and p.token < len(palette):
+            rgba[p.frames] = palette[p.token]
+    for p in edits.paint:  # a painted mute silences whatever was painted over it
+        if p.codebook == k and p.action == "mute":
+            dim(rgba, p.frames)
 
 
 class Playhead(pg.InfiniteLine):
@@ -68,10 +91,10 @@ class TimeViews(pg.GraphicsLayoutWidget):
     def __init__(self) -> None:
         super().__init__()
         self.setBackground("#16181d")
-        self.wave = self.addPlot(row=0, col=0)
-        self.spectrograms = SpectrogramRows(self.ci, 1)
+        self.wave = self.addPlot(row=0, col=0, viewBox=DragViewBox())
+        self.spectrograms = SpectrogramRows(self.ci, 1, DragViewBox)
         self.spec, self.spec2 = self.spectrograms.top, self.spectrograms.bottom
-        self.grid = self.addPlot(row=3, col=0)
+        self.grid = self.addPlot(row=3, col=0, viewBox=DragViewBox())
         for plot, label in ((self.wave, "amplitude"), (self.spec, "Hz"), (self.spec2, "Hz"), (self.grid, "codebook")):
             plot.setLabel("left", label)
             plot.showGrid(x=False, y=False)
@@ -94,10 +117,10 @@ class TimeViews(pg.GraphicsLayoutWidget):
         self.wave.legend.addItem(self.recon_curve, "reconstruction")
         self.spec_image = self.spectrograms.images[0]
         self.grid_images: list[TiledImage] = []
-        self.loop_region = pg.LinearRegionItem(values=(0, 1), brush=QColor(120, 160, 255, 40))
-        self.loop_region.setZValue(-5)
-        self.wave.addItem(self.loop_region)
-        self.loop_region.hide()
+        self.selection = SelectionRegions(self.plots)
+        self.paint_tool = PaintTool(self.grid, self.cells_rect)
+        for plot in self.plots:
+            plot.getViewBox().handler = partial(self._drag, plot.getViewBox())
         self.playheads = [Playhead() for _ in range(4)]
         for plot, line in zip(self.plots, self.playheads):
             plot.addItem(line)
@@ -133,6 +156,23 @@ class TimeViews(pg.GraphicsLayoutWidget):
         bar.setParentItem(self.grid.getViewBox())
         bar.hide()
         return legend, bar
+
+    def _drag(self, view: pg.ViewBox, ev: Any) -> bool:
+        """A left drag: paint on the grid while the paint tool is on, else select a time range."""
+        grid = self._grid
+        if view is self.grid.getViewBox() and grid is not None and grid.info.tokens:
+            if self.paint_tool.drag(view, ev, grid.times, grid.step):
+                return True
+        return self.selection.drag(view, ev)
+
+    def cells_rect(self, k: int, first: int, last: int) -> QRectF:
+        """The grid rectangle of codebook ``k``'s frames ``first`` to ``last`` (exclusive)."""
+        grid = self._grid
+        if grid is None or not 0 <= first < last <= len(grid.times[k]):
+            return QRectF()
+        t = grid.times[k]
+        n = grid.n_codebooks
+        return QRectF(float(t[first]), n - 1 - k, float(t[last - 1] + grid.step[k] - t[first]), 1.0)
 
     @property
     def plots(self) -> tuple[pg.PlotItem, ...]:
@@ -212,11 +252,20 @@ class TimeViews(pg.GraphicsLayoutWidget):
             rows = []
             for k in reversed(group):
                 rgba = base[k].copy()
-                mark_cells(rgba, k, edits, frame_span(edits, grid.times[k]))
+                mark_cells(rgba, k, edits, frame_span(edits, grid.times[k]), self._painted_palette(k))
                 rows.append(rgba)
             k = group[0]
             width = grid.duration if grid.info.segment is not None else len(grid.codes[k]) * grid.step[k]
             image.set(np.stack(rows), QRectF(0, n - 1 - group[-1], width, len(group)), None)
+        self.paint_tool.show_painted(edits.paint)
+
+    def _painted_palette(self, k: int) -> AnyArray | None:
+        """The colours a painted id takes in codebook ``k`` in the current mode (None: energy, which has none)."""
+        grid = self._grid
+        mode = self.grid_mode if grid is not None and grid.colours is not None else "ids"
+        if mode == "similarity" and grid is not None and grid.colours is not None:
+            return grid.colours.palettes[k]
+        return self._palette if mode == "ids" else None
 
     def _cells(self, grid: GridData) -> list[AnyArray]:
         """The cells' colours in :attr:`grid_mode`, per codebook, before the edits' marks (cached)."""
@@ -326,6 +375,9 @@ class TimeViews(pg.GraphicsLayoutWidget):
         if self._grid is not None and self.grid.sceneBoundingRect().contains(pos):
             p = self.grid.getViewBox().mapSceneToView(pos)
             cell = self.cell(p.x(), p.y())
+            if cell is not None and event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.paint_tool.pick(int(self._grid.codes[cell[0]][cell[1]]))  # the id "set" paints
+                return
             if cell is not None:
                 self.occurrences_shown.emit(self.show_occurrences(*cell))
         for plot in self.plots:

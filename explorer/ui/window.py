@@ -15,12 +15,11 @@ from __future__ import annotations
 import gc
 import logging
 import time
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, QTimer, Signal
-from PySide6.QtGui import QIcon, QKeySequence, QShortcut
+from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
 from explorer.core.audio import Clip
@@ -31,14 +30,15 @@ from explorer.core.types import FloatArray
 from explorer.core.session_file import session_json
 from explorer.services.engine import refuse_edits
 from explorer.services.session import CodecChoice, Decoded, DecodeJob, Encoded, EncodeJob, OpenJob, OutputFormat, SessionModel
-from explorer.ui import zoom
 from explorer.ui.central import Central
 from explorer.ui.classroom_menu import ClassroomMenu
 from explorer.ui.codec_bar import CodecBar
+from explorer.ui.edit_menu import EditMenu
 from explorer.ui.exports import Exports
 from explorer.ui.file_menu import FileMenu
 from explorer.ui.grid_data import GridData
 from explorer.ui.help_menu import HelpMenu
+from explorer.ui.keys import install_keys
 from explorer.ui.live_bar import LiveBar
 from explorer.ui.progress import ProgressBox
 from explorer.ui.presentation import ShortcutOverlay, set_presentation
@@ -71,6 +71,7 @@ class MainWindow(QMainWindow):
         """Edits to apply once the next encoding arrives (``codec-explorer open --mute ...``)."""
         self.pending_view: tuple[float, float] | None = None
         """The time range to show once the restored clip is drawn."""
+        self.pending_selection: tuple[float, float] | None = None  # made once the clip is open (open --select)
         self.restore_note = ""
         """What :meth:`saved_session` could not restore from a damaged session file ('' if nothing)."""
         self.announcement = ""
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.live_bar = LiveBar(self)
         self.addToolBar(self.live_bar)
         c = self.central = Central(self.model, self.live_bar.label)
+        self.addToolBar(c.file_view.paint_bar)
         self.file_view, self.views, self.live_views, self.panel = c.file_view, c.views, c.live_views, c.panel
         self.stack, self.transport, self.metrics, self.player = c.stack, c.transport, c.metrics, c.transport.player
         self.setCentralWidget(c)
@@ -116,6 +118,8 @@ class MainWindow(QMainWindow):
         self.exports = Exports(self, self.model)
         self.file_menu = FileMenu(self, self.exports)
         self.menuBar().addMenu(self.file_menu)
+        self.edit_menu = EditMenu(self, self.model, self.views, self.transport, self.panel)
+        self.menuBar().addMenu(self.edit_menu)
         t = self.menuBar().addMenu("&Classroom")
         self.classroom = ClassroomMenu(self, t, self.model, lambda: self.grid, lambda: self.codec_bar.codec,
                                        lambda: self.codec_bar.device, self.transport.play_clip)
@@ -148,14 +152,7 @@ class MainWindow(QMainWindow):
         self.live_bar.started.connect(self._live_started)
         self.live_bar.chunks.connect(self.live_views.add_all)
         self.live_bar.ended.connect(self._live_ended)
-        for key, fn in (("Ctrl+L", self.live_bar.live_button.toggle), ("Space", self.transport.toggle_play),
-                        ("S", self.transport.stop), ("A", self.transport.ab_button.toggle),
-                        ("R", lambda: self.model.set_edits(self.model.cleared()))):
-            QShortcut(QKeySequence(key), self, fn)
-        for key, how in zoom.KEYS.items():  # Audacity's zoom keys
-            QShortcut(QKeySequence(key), self, partial(zoom.apply, self.views, how))
-        for k in range(9):
-            QShortcut(QKeySequence(str(k + 1)), self, partial(self.mute_key, k))
+        install_keys(self)
 
     # ------------------------------------------------------------ settings
     def restore_state(self, welcome: bool) -> None:
@@ -274,6 +271,8 @@ class MainWindow(QMainWindow):
         self.sound_codec = None
         self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.transport.load(clip)
+        selection, self.pending_selection = self.pending_selection, None
+        self.model.set_selection(selection and (min(selection[0], clip.duration), min(selection[1], clip.duration)))
         name = job.path.name
         self.setWindowTitle(f"Codec Explorer — {name}")
         notes = "; ".join(clip.notes)

@@ -1,4 +1,5 @@
-"""Zooming the time views with Audacity's keys: Ctrl+1 in, Ctrl+3 out, Ctrl+2 normal, Ctrl+F fit.
+"""Zooming the time views with Audacity's keys: Ctrl+1 in, Ctrl+3 out, Ctrl+2 normal, Ctrl+F fit,
+Ctrl+E zoom to the selection (wired by the Edit menu, which knows the selection).
 
 The ranges are plain functions of (view, playhead, clip length), testable without Qt; :func:`apply`
 sets one on the waveform plot, to which the spectrogram and the grid are X-linked.
@@ -38,6 +39,15 @@ def normal(view: Range, length: float) -> Range:
 
 def fit(length: float) -> Range:
     return 0.0, max(length, MIN_SECONDS)
+
+
+def to_selection(selection: Range, length: float, margin: float = 0.05) -> Range:
+    """The view that shows ``selection`` with ``margin`` of its width each side, within the clip."""
+    lo, hi = selection
+    pad = (hi - lo) * margin
+    width = max(hi - lo + 2 * pad, MIN_SECONDS)
+    start = min(max(0.0, (lo + hi) / 2 - width / 2), max(0.0, length - width))
+    return start, min(start + width, max(length, MIN_SECONDS))
 
 
 def apply(views: TimeViews, how: Callable[[Range, float, float], Range]) -> None:
