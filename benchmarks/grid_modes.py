@@ -122,6 +122,7 @@ def paint_stroke(app: object, views: object, grid: object) -> None:
 
     send(QEvent.Type.MouseButtonPress, *path[0], left, left)
     for x, y in path[1:]:
+        time.sleep(0.012)  # pyqtgraph drops moves closer than 10 ms (its mouseRateLimit): a real mouse's pace
         send(QEvent.Type.MouseMove, x, y, none, left)
     move_ms = list(times[1:])
     send(QEvent.Type.MouseButtonRelease, *path[-1], left, none)
