@@ -9,6 +9,7 @@ and :attr:`LiveBar.ended` (the take's folder, to open).
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ class LiveBar(QToolBar):
         """Hand ``edits`` to the run; False when there is none."""
         if self.live is None:
             return False
-        self.live.set_edits(edits)
+        self.live.set_edits(replace(edits, paint=()))  # painted cells belong to the file's encoding, not the stream
         return True
 
     def wait_until_saved(self) -> None:
