@@ -205,14 +205,24 @@ class SessionModel:
         if not self.undo_stack:
             return False
         self.redo_stack.append(self.edits)
-        return self.set_edits(self.undo_stack.pop(), undoable=False)
+        return self._restored(self.undo_stack.pop())
 
     def redo(self) -> bool:
         """Forward to the edits the last :meth:`undo` took back (False: none)."""
         if not self.redo_stack:
             return False
         self.undo_stack.append(self.edits)
-        return self.set_edits(self.redo_stack.pop(), undoable=False)
+        return self._restored(self.redo_stack.pop())
+
+    def _restored(self, edits: Edits) -> bool:
+        """Edits taken back or forward; the selection follows a range they are confined to."""
+        changed = self.set_edits(edits, undoable=False)
+        if edits.start is not None and self.clip is not None:
+            selection = (edits.start, edits.end if edits.end is not None else self.clip.duration)
+            if selection != self.selection:
+                self.selection = selection
+                self.selection_changed.emit(selection)
+        return changed
 
     def paint(self, runs: tuple[Paint, ...]) -> bool:
         """Add painted runs (one stroke: one undo step)."""
@@ -276,10 +286,11 @@ class SessionModel:
 
 def decode(engine: Engine, job: DecodeJob, progress: Progress | None = None,
            on_audio: Callable[[Clip], None] | None = None) -> Decoded:
-    """Run ``job`` on ``engine`` (the thread that owns it): the reconstruction, then its quality
-    against the clip; ``on_audio`` gets the audio before the metrics are computed."""
+    """Run ``job`` on ``engine`` (the thread that owns it): the reconstruction (reusing the engine's recent
+    decodes of the encoding: an undo, an edit over a range), then its quality against the clip;
+    ``on_audio`` gets the audio before the metrics are computed."""
     t = time.perf_counter()
-    out = engine.decode(job.encoded.encoding, job.edits, progress)
+    out = engine.decode(job.encoded.encoding, job.edits, progress, reuse=True)
     seconds = time.perf_counter() - t
     if on_audio is not None:
         on_audio(out)

@@ -56,6 +56,15 @@ class EditMenu(QMenu):
         if not self.model.redo():
             self.window_.statusBar().showMessage("Nothing to redo.", 3000)
 
+    def select(self, selection: tuple[float, float] | None, name: str) -> str:
+        """Select ``selection`` in the open clip (``name``), cut at its end; what went wrong ('' if nothing)."""
+        length = self.model.clip.duration if self.model.clip is not None else 0.0
+        if selection is not None and selection[0] >= length:
+            return (f"The selection starts at {selection[0]:g} s, after {name} ends ({length:.2f} s); "
+                    "choose a start inside the clip.")
+        self.model.set_selection(selection and (selection[0], min(selection[1], length)))
+        return ""
+
     def select_all(self) -> None:
         if self.model.clip is not None:
             self.model.set_selection((0.0, self.model.clip.duration))

@@ -49,6 +49,7 @@ class SelectionRegions(QObject):
             region = pg.LinearRegionItem(values=(0, 1), brush=QColor(120, 160, 255, 45),
                                          pen=pg.mkPen(QColor(150, 185, 255), width=1))
             region.setZValue(50)  # over the images, under the playhead
+            region.movable = False  # its edges move; a drag inside it makes a new selection (or paints), as in Audacity
             region.hide()
             plot.addItem(region)
             region.sigRegionChanged.connect(self._follow)

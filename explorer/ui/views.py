@@ -319,10 +319,11 @@ class TimeViews(pg.GraphicsLayoutWidget):
             return None
         k, f = cell
         grid = self._grid
-        text = f"codebook {k} ({grid.info.role(k)}) · frame {f} · {grid.times[k][f]:.3f} s · token {grid.codes[k][f]}"
+        text = f"token {grid.codes[k][f]} · codebook {k} · frame {f} · {grid.times[k][f]:.3f} s"  # the short facts first
         if grid.colours is not None and self.grid_mode == "energy":
             text += f" · adds {grid.colours.energy_db[k][f]:.1f} dB"
-        elif grid.colours is not None and self.grid_mode == "similarity":
+        text += f" · {grid.info.role(k)}"
+        if grid.colours is not None and self.grid_mode == "similarity":
             text += f" · colour from {grid.colours.vectors}"
         return text
 

@@ -271,12 +271,13 @@ class MainWindow(QMainWindow):
         self.sound_codec = None
         self.views.show_audio(clip.samples, None, clip.sample_rate, spectra)
         self.transport.load(clip)
-        selection, self.pending_selection = self.pending_selection, None
-        self.model.set_selection(selection and (min(selection[0], clip.duration), min(selection[1], clip.duration)))
         name = job.path.name
         self.setWindowTitle(f"Codec Explorer — {name}")
         notes = "; ".join(clip.notes)
         self.statusBar().showMessage(f"{name}: {clip.duration:.2f} s, {clip.sample_rate} Hz, {clip.channels} ch" + (f" ({notes})" if notes else ""))
+        problem, self.pending_selection = self.edit_menu.select(self.pending_selection, name), None
+        if problem:
+            self._on_failed("Selection not made", problem)
 
     def _on_encoded(self, job: EncodeJob, encoded: Encoded, grid: GridData) -> None:
         if not self.model.apply_encoded(encoded):
