@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--codecs", default="rvq-lab,encodec-24khz,mimi,snac-24khz,dac-16khz")
+    ap.add_argument("--codecs", default=None, help="comma-separated registry names (default: every one)")
     args = ap.parse_args()
     os.environ.update(isolated_env())
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen" if not os.environ.get("DISPLAY") else "xcb")
@@ -40,6 +40,9 @@ def main() -> None:
     from explorer.services.session import open_engine
     from explorer.ui.window import MainWindow
 
+    from explorer.codecs.registry import CODEC_NAMES
+
+    codecs = args.codecs.split(",") if args.codecs else list(CODEC_NAMES)
     t_imported = time.perf_counter()
     app = QApplication.instance() or QApplication([])
     settings = QSettings(str(Path(os.environ["HOME"]) / "bench.ini"), QSettings.Format.IniFormat)
@@ -88,9 +91,11 @@ def main() -> None:
     ten = Clip(np.tile(speech.samples, 2)[:, : 10 * speech.sample_rate], speech.sample_rate)
     path = Path(os.environ["HOME"]) / "ten.wav"
     save_audio(path, ten)
+    heard_by = "the first output callback that plays it" if window.player.is_open else "the GUI (no output device)"
+    print(f"\nmute click to new sound: to {heard_by}")
     print("\n| codec | mute click to new sound (ms) | full decode (s) | longest GUI stall during decode (ms) |")
     print("|---|---:|---:|---:|")
-    for name in args.codecs.split(","):
+    for name in codecs:
         if name != "rvq-lab":
             random_weights.ensure(name)
         window.codec_bar.select(name)
@@ -101,8 +106,14 @@ def main() -> None:
         else:
             window._encode()
         wait(lambda: done["n"] >= 1 and window.grid is not None and window.grid.info.name == name)
+        if not window.grid.info.tokens:
+            print(f"| {name} | n/a (no codebooks to mute) | {window.decoded.seconds:.2f} | n/a |")
+            window.reconstruction_ready.disconnect()
+            continue
         if window.player.is_open:
+            window.player.seek(3.0)  # the playhead inside the clip, as while listening
             window.player.play()
+            wait(lambda: window.player.seconds > 3.05)
         stall = {"max": 0.0}
         clock = QElapsedTimer()
         clock.start()
@@ -115,10 +126,19 @@ def main() -> None:
         clock.restart()
         before = done["n"]
         window.edit_to_sound_ms = None
+        heard: list[float] = []
+        clicked = time.perf_counter()
+
+        def first_heard() -> bool:
+            if not heard and window.player.new_sound_at > clicked:
+                heard.append(window.player.new_sound_at)
+            return done["n"] > before and (bool(heard) or not window.player.is_open)
+
         window.panel.toggle(1, "mute")
-        wait(lambda: done["n"] > before)
+        wait(first_heard)
         ticker.stop()
-        to_sound, full = window.edit_to_sound_ms, window.decoded.seconds
+        to_sound = 1000 * (heard[0] - clicked) if heard else window.edit_to_sound_ms
+        full = window.decoded.seconds
         window.player.pause()
         window.model.set_edits(window.model.cleared())
         wait(lambda: done["n"] > before + 1)

@@ -162,11 +162,20 @@ def test_snac_decode_is_deterministic_and_restores_the_rng(loaded):
     b = engine.decode_native(enc, Edits())
     assert np.array_equal(a, b)
     assert torch.equal(after, expected_next)
-    # the package itself adds fresh noise every call: two plain decodes differ
+    # the package's own NoiseBlock adds fresh noise every call; ours, with its weights, draws it by position
+    from snac.layers import NoiseBlock
+
+    from explorer.codecs.snac_codec import PositionalNoise
+
+    package = NoiseBlock(4)
+    ours = PositionalNoise(package.linear, 1, 1)
+    x = torch.randn(1, 4, 300)
     with torch.inference_mode():
-        codes = [torch.from_numpy(r)[None] for r in enc.codes]
-        p1, p2 = engine.codec.model.decode(codes), engine.codec.model.decode(codes)
-    assert not torch.equal(p1, p2)
+        assert not torch.equal(package(x), package(x))
+        assert torch.equal(ours(x), ours(x))
+        ours.offset = 100
+        assert torch.equal(ours(x[:, :, 100:])[:, :, :50], ours(x[:, :, 100:150])) and not torch.equal(ours(x[:, :, :50]), package(x[:, :, :50]))
+    assert len(engine.codec.noise_blocks) == 4 and not any(type(m).__name__ == "NoiseBlock" for m in engine.codec.model.modules())
 
 
 def test_encodec_48khz_is_stereo(loaded):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from time import perf_counter
 from typing import Any, Callable
 
 import numpy as np
@@ -88,6 +89,10 @@ class Player:
         self.callbacks = 0
         """How many times the device asked for samples (playing or not): the output is alive while it grows."""
         self.underruns = 0
+        self.new_sound_at = 0.0
+        """``perf_counter()`` of the first callback that played a new reconstruction (written by the callback):
+        the end of an edit's way to the ear, as the benchmarks time it."""
+        self._heard_mix: Mix | None = None
         self._position = 0
         """Written by the callback only."""
         self._seek: tuple[int, int] = (0, 0)
@@ -234,6 +239,9 @@ class Player:
         elif span is not None:
             end = min(end, span[1])
         n = max(0, min(frames, end - pos))
+        if mix is not self._heard_mix and self.source == "reconstruction" and n > 0:
+            self._heard_mix = mix
+            self.new_sound_at = perf_counter()
         out = outdata[:n]
         np.multiply(track[pos: pos + n], self.volume, out=out)
         fade = mix.fade if mix is not None and self.source == "reconstruction" else None

@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import numpy as np
 import torch
 
 from explorer.core.errors import CodecError
@@ -67,6 +68,11 @@ class CodecInfo:
     roles: tuple[str, ...] = ()
     causal: bool = False
     """Output at time t depends only on codes up to t (no look-ahead needed when decoding a span)."""
+    span_context: tuple[int, int] | None = None
+    """Latent frames (before, after) a span must be decoded with to match the whole clip's decode within
+    1e-3 of its peak, for decoders with no finite receptive field (LSTMs, transformers): measured per
+    family, and held by the tests. None: the decoder is convolutional and the engine computes its
+    receptive field from its layers (:func:`conv_context`)."""
     bidirectional: bool = False
     """The encoder reads the clip both ways (SpeechTokenizer's BiLSTM): every code depends on all the
     audio after it too, so the codec cannot encode block by block as audio arrives (no live mode)."""
@@ -166,6 +172,39 @@ class EncodedBlock:
     side: dict[str, Any]
 
 
+def conv_context(modules: list[torch.nn.Module]) -> int:
+    """Latent frames on each side that one output sample of a convolutional decoder depends on.
+
+    ``modules`` are the decoder's layers in the order they run. Each convolution widens the receptive
+    field by ``(kernel - 1) * dilation`` samples at its own rate, a transposed convolution by
+    ``(kernel - 1) / stride`` of its input frames before multiplying the rate by its stride, and a
+    windowed attention (SNAC's LocalMHA, ``window_size`` frames) by its window; summed in latent
+    frames, that is the whole width, and half of it (rounded up, plus one) lies on each side of a
+    centred ("same"-padded) layer stack. Residual branches count in full: an upper bound.
+    """
+    scale, width = 1.0, 0.0
+    for m in modules:
+        if isinstance(m, torch.nn.ConvTranspose1d):
+            width += (m.kernel_size[0] - 1) / m.stride[0] / scale
+            scale *= m.stride[0]
+        elif isinstance(m, torch.nn.Conv1d):
+            width += (m.kernel_size[0] - 1) * m.dilation[0] / scale
+        elif isinstance(getattr(m, "window_size", None), int):
+            width += 2 * int(getattr(m, "window_size")) / scale
+    return math.ceil(width / 2) + 1
+
+
+def positional_noise(seed: int, key: int, start: int, n: int, block: int = 4096) -> FloatArray:
+    """Standard normal noise for samples ``start`` to ``start + n`` of a stream, the same whatever span is
+    asked for: drawn in blocks of ``block`` samples, each from its own generator keyed by
+    ``(seed, key, block index)``. A decoder that adds noise (SNAC's NoiseBlock, rvq-lab's noise fill)
+    draws it here, so a span decoded alone sounds as the same span of the whole clip."""
+    first, last = start // block, (start + n - 1) // block + 1 if n > 0 else start // block
+    parts = [np.random.default_rng([seed, key, b]).standard_normal(block, dtype=np.float32) for b in range(first, last)]
+    out: FloatArray = np.concatenate(parts)[start - first * block: start - first * block + n] if parts else np.zeros(0, np.float32)
+    return out
+
+
 class Codec(Protocol):
     """A loaded codec model on a device."""
 
@@ -188,7 +227,10 @@ class Codec(Protocol):
         ...
 
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
-        """Decode a ``[D, latent_frames]`` latent to ``[channels, latent_frames * hop_length]`` audio."""
+        """Decode a ``[D, latent_frames]`` latent to ``[channels, latent_frames * hop_length]`` audio.
+
+        ``side`` may hold ``offset``: the latent frame of the block this latent starts at (0 if absent),
+        where a decoder that adds noise starts drawing it (:func:`positional_noise`)."""
         ...
 
     def decoder_stages(self) -> list[torch.nn.Module]:

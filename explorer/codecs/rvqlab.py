@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from explorer.core.types import AnyArray
-from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.base import CodecInfo, EncodedBlock, positional_noise
 from explorer.codecs.checkpoint import Layout, check_finite, check_layout, npz_layouts, shape_text, unfit, weights_id
 from explorer.codecs.weights import Progress, reason
 from explorer.core.errors import WeightsError
@@ -241,6 +241,7 @@ def info(name: str = "rvq-lab", tables: Codebooks | None = None) -> CodecInfo:
         pad_multiple=HOP,
         chunk_seconds=120.0,
         context_seconds=HOP / SAMPLE_RATE * 2,
+        span_context=(1, 2),  # sample j comes from frames j // HOP and the next (the MDCT's overlap)
         roles=roles(tables),
         licence=LICENCE,
     )
@@ -302,9 +303,10 @@ class RvqLabCodec:
         z = latent.numpy().T
         scale = band_to_bins(np.exp2(z[:, : self.n_env] + self.tables.mean_envelope))
         coefs = z[:, self.n_env:]
-        if NOISE_FILL > 0:
-            noise = torch.randn(coefs.shape).numpy() * NOISE_FILL
-            coefs = np.where(coefs == 0.0, noise, coefs)
+        if NOISE_FILL > 0:  # the same noise at the same frame whatever span is decoded (seeded by the engine)
+            offset = int(side.get("offset", 0))
+            noise = positional_noise(torch.initial_seed(), 0, offset * coefs.shape[1], coefs.size).reshape(coefs.shape)
+            coefs = np.where(coefs == 0.0, noise * NOISE_FILL, coefs)
         return torch.from_numpy(imdct(coefs * scale, self.basis)[None])
 
     def reference_decode(self, codes: list[torch.Tensor], sides: list[dict[str, Any]]) -> torch.Tensor:

@@ -2,8 +2,9 @@
 
 SNAC's codebooks run at different frame rates: codebook k covers ``vq_strides[k]`` latent frames
 per code, and its contribution is its decoded vector repeated over those frames. Its decoder adds
-fresh noise on every call (NoiseBlock); the engine seeds torch's RNG right before each decode so
-the same codes always sound the same.
+noise (NoiseBlock): here each noise block draws it by position (:func:`positional_noise`, keyed by
+the seed the engine sets and the block), so the same codes always sound the same and a span decoded
+alone (the playhead's first block, a re-decoded range) equals the same span of the whole decode.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 import torch
 from snac import SNAC
 
-from explorer.codecs.base import CodecInfo, EncodedBlock
+from explorer.codecs.base import CodecInfo, EncodedBlock, positional_noise
 from explorer.codecs.checkpoint import load_with_config
 from explorer.codecs.weights import Progress, WeightsSpec, resolve
 
@@ -80,6 +81,42 @@ def info(name: str) -> CodecInfo:
     )
 
 
+class PositionalNoise(torch.nn.Module):
+    """SNAC's NoiseBlock (``x + noise * linear(x)``) with its noise drawn by sample position."""
+
+    def __init__(self, linear: torch.nn.Module, key: int, scale: int) -> None:
+        super().__init__()
+        self.linear, self.key, self.scale = linear, key, scale
+        self.offset = 0
+        """The position, at this block's rate, of the first sample of the latent being decoded."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, _, t = x.shape
+        noise = torch.from_numpy(positional_noise(torch.initial_seed(), self.key, self.offset, t)).to(x.device, x.dtype)
+        out: torch.Tensor = x + noise.expand(b, 1, t) * self.linear(x)
+        return out
+
+
+def positional_noise_blocks(decoder: torch.nn.Module) -> list[PositionalNoise]:
+    """Swap each NoiseBlock of ``decoder`` for a :class:`PositionalNoise` with the same weights, knowing its
+    rate (samples per latent frame: the product of the transposed convolutions' strides before it)."""
+    scales: dict[int, int] = {}
+    scale = 1
+    for module in decoder.modules():  # in the order they run: a block's transposed convolution comes before its noise
+        if isinstance(module, torch.nn.ConvTranspose1d):
+            scale *= module.stride[0]
+        elif type(module).__name__ == "NoiseBlock":
+            scales[id(module)] = scale
+    swapped: list[PositionalNoise] = []
+    for parent in list(decoder.modules()):
+        for name, child in list(parent.named_children()):
+            if id(child) in scales:
+                block = PositionalNoise(getattr(child, "linear"), len(swapped) + 1, scales[id(child)])
+                setattr(parent, name, block)
+                swapped.append(block)
+    return swapped
+
+
 class SnacCodec:
     """A SNAC model behind :class:`explorer.codecs.base.Codec`."""
 
@@ -89,6 +126,7 @@ class SnacCodec:
         paths = resolve(weights_spec(name), weights, progress)
         self.model, self.weights_id = load_with_config(name, paths, CONFIGS[name], "SNAC config.json",
                                                        lambda: SNAC(**CONFIGS[name]), device)
+        self.noise_blocks = positional_noise_blocks(self.model.decoder)
 
     def encode(self, audio: torch.Tensor, n_codebooks: int) -> EncodedBlock:
         codes = self.model.encode(audio.to(self.device)[None])
@@ -103,6 +141,8 @@ class SnacCodec:
         return torch.stack(parts)
 
     def decode_latent(self, latent: torch.Tensor, side: dict[str, Any]) -> torch.Tensor:
+        for block in self.noise_blocks:
+            block.offset = int(side.get("offset", 0)) * block.scale
         out: torch.Tensor = self.model.decoder(latent[None])[0]
         return out
 

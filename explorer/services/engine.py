@@ -22,6 +22,7 @@ codebooks, so an edit of one is refused in one sentence (:func:`refuse_edits`).
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 import functools
 import logging
 import math
@@ -32,7 +33,7 @@ import numpy as np
 import torch
 
 from explorer.core.types import AnyArray, FloatArray, IntArray
-from explorer.codecs.base import Codec, CodecInfo, PacketCodec, Packets
+from explorer.codecs.base import Codec, CodecInfo, PacketCodec, Packets, conv_context
 from explorer.codecs.registry import PACKAGES
 from explorer.core.audio import Clip, ConvertedStream, fit_length, resample
 from explorer.core.device import describe_device
@@ -49,8 +50,11 @@ MIN_CHUNK_SECONDS = 1.0
 """Called with (fraction done, what is happening); returning False cancels."""
 
 CONTRIBUTION_BUDGET = 256 << 20
+REUSE_BUDGET = 256 << 20
+"""Bytes of earlier decodes (codec-rate audio) the engine keeps when asked to reuse them (the window's)."""
+REUSE_MAX_SHARE = 0.5
+"""A changed range wider than this share of the clip is decoded whole instead."""
 CROSSFADE_SECONDS = 0.01
-SPAN_CONTEXT = 0.5
 PACKET_BLOCK_SECONDS = 10.0
 """A packet codec is fed this much converted audio at a time (a long clip is never converted whole)."""
 PACKET_PROGRESS_EVERY = 500
@@ -235,6 +239,12 @@ class Engine:
         self.chunk_scale = 1.0
         """Shrinks by 4 each time the device runs out of memory (see :meth:`decode_native`)."""
         self._codewords: list[FloatArray] | None = None
+        self._span_context: tuple[int, int] | None = None
+        self._decodes: OrderedDict[Edits, FloatArray] = OrderedDict()
+        """Recent decodes of :attr:`_decodes_of` by their edits, newest last (see :meth:`decode`'s ``reuse``)."""
+        self._decodes_of: Encoding | None = None
+        self.last_reuse = ""
+        """How the last decode with ``reuse`` was made: "remembered", "range F-L" (latent frames) or "whole"."""
         self.notices: list[str] = []
         """What the engine did differently to succeed (e.g. smaller blocks after running out of memory)."""
 
@@ -432,12 +442,24 @@ class Engine:
         ])
         return latent_sum(contrib, weight)
 
-    def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None) -> Clip:
-        """Decode ``enc`` under ``edits`` to a clip at the input's rate and length."""
+    def decode(self, enc: Encoding, edits: Edits | None = None, progress: Progress | None = None,
+               reuse: bool = False) -> Clip:
+        """Decode ``enc`` under ``edits`` to a clip at the input's rate and length.
+
+        With ``reuse`` (the window's decodes, one edit after another), recent decodes of ``enc`` are kept:
+        edits decoded before (an undo) give that audio again bit for bit, and edits that change the
+        latent only over a range (an edit confined to the selection, painted cells) re-decode just that
+        range with its context (:meth:`decode_frames`) into the newest decode.
+        """
         edits = edits or Edits()
         refuse_edits(self.info, edits)
         edits.check(enc.n_codebooks, enc.duration, [len(row) for row in enc.codes], self.info.codebook_size)
-        audio = self.decode_native(enc, edits, progress)
+        audio = self._reused(enc, edits) if reuse else None
+        if audio is None:
+            audio = self.decode_native(enc, edits, progress)
+            self.last_reuse = "whole"
+        if reuse:
+            self._remember(enc, edits, audio)
         if not np.isfinite(audio).all():
             raise CodecError(f"{self.info.name} produced NaN or infinite samples from these codes: its weights or the "
                              "tokens are damaged. Nothing was written.")
@@ -485,7 +507,8 @@ class Engine:
                 block[0] = i
                 report(progress, i / len(plan), what)
                 z = self._latent(enc, applied, *piece.frames)
-                y = self.token_codec.decode_latent(z, enc.sides[piece.block]).float().cpu().numpy()
+                side = {**enc.sides[piece.block], "offset": piece.frames[0]}
+                y = self.token_codec.decode_latent(z, side).float().cpu().numpy()
                 acc.add(piece, y)
         report(progress, 1.0, what)
         return acc.result()[:, : enc.codec_samples]
@@ -511,28 +534,123 @@ class Engine:
             for handle in handles:
                 handle.remove()
 
+    def would_reuse(self, enc: Encoding, edits: Edits) -> bool:
+        """Whether :meth:`decode` with ``reuse`` would remember or re-decode a range, not decode whole."""
+        if enc is not self._decodes_of or not self._decodes or self.info.segment is not None or not self.info.tokens:
+            return False
+        if edits in self._decodes:
+            return True
+        span = self.changed_frames(enc, next(reversed(self._decodes)), edits)
+        return span is None or span[1] - span[0] <= REUSE_MAX_SHARE * enc.latent_frames
+
+    def _reused(self, enc: Encoding, edits: Edits) -> FloatArray | None:
+        """A remembered decode of ``edits``, or the newest one re-decoded over the range that changed (None:
+        decode whole)."""
+        if enc is not self._decodes_of or not self._decodes or self.info.segment is not None or not self.info.tokens:
+            return None
+        if edits in self._decodes:
+            self._decodes.move_to_end(edits)
+            self.last_reuse = "remembered"
+            return self._decodes[edits]
+        old_edits, old = next(reversed(self._decodes.items()))
+        span = self.changed_frames(enc, old_edits, edits)
+        if span is None:
+            self.last_reuse = "remembered"
+            return old
+        first, last = span
+        if last - first > REUSE_MAX_SHARE * enc.latent_frames:
+            return None
+        before, after = self.span_context()
+        unit = self.info.pad_multiple // self.info.hop_length
+        a = max(0, first - after) // unit * unit
+        b = min(enc.latent_frames, -(-(last + before) // unit) * unit)
+        y = self.decode_frames(enc, edits, a, b)
+        out = old.copy()
+        hop = self.info.hop_length
+        n = max(0, min(y.shape[1], out.shape[1] - a * hop))
+        out[:, a * hop: a * hop + n] = y[:, :n]
+        self.last_reuse = f"range {a}-{b}"
+        return out
+
+    def _remember(self, enc: Encoding, edits: Edits, audio: FloatArray) -> None:
+        if enc is not self._decodes_of:
+            self._decodes.clear()
+            self._decodes_of = enc
+        if audio.nbytes > REUSE_BUDGET:
+            return
+        self._decodes[edits] = audio
+        self._decodes.move_to_end(edits)
+        while sum(a.nbytes for a in self._decodes.values()) > REUSE_BUDGET:
+            self._decodes.popitem(last=False)
+
+    def changed_frames(self, enc: Encoding, old: Edits, new: Edits) -> tuple[int, int] | None:
+        """The latent frames ``(first, last)`` whose latent differs between ``old`` and ``new`` edits (None:
+        none does). A new seed changes every frame (the noise some decoders add is drawn from it)."""
+        if old.seed != new.seed:
+            return 0, enc.latent_frames
+        (ca, ga), (cb, gb) = self._applied(enc, old), self._applied(enc, new)
+        changed = np.zeros(enc.latent_frames, dtype=bool)
+        for k in range(enc.n_codebooks):
+            diff = (enc.codes[k] if ca is None else ca[k]) != (enc.codes[k] if cb is None else cb[k])
+            one = np.ones(len(enc.codes[k]), dtype=np.float32)
+            diff |= (one if ga is None else ga[k]) != (one if gb is None else gb[k])
+            s = self.info.stride(k)
+            changed[: len(diff) * s] |= np.repeat(diff, s)[: enc.latent_frames]
+        where = np.flatnonzero(changed)
+        return (int(where[0]), int(where[-1]) + 1) if len(where) else None
+
+    def span_context(self) -> tuple[int, int]:
+        """Latent frames (before, after) a span is decoded with so that it equals the same span of the whole
+        clip's decode: the family's measured bound (:attr:`CodecInfo.span_context`), or a convolutional
+        decoder's receptive field (:func:`conv_context`); none after for a causal decoder. Rounded up to
+        whole pad units (SNAC's attention windows stay where the whole decode has them)."""
+        if self._span_context is None:
+            info = self.info
+            if info.span_context is not None:
+                before, after = info.span_context
+            else:
+                before = conv_context([m for stage in self.token_codec.decoder_stages() for m in stage.modules()])
+                after = 0 if info.causal else before
+            unit = info.pad_multiple // info.hop_length
+            self._span_context = (-(-before // unit) * unit, -(-after // unit) * unit)
+        return self._span_context
+
+    def decode_frames(self, enc: Encoding, edits: Edits, first: int, last: int,
+                      applied: tuple[list[IntArray] | None, list[FloatArray] | None] | None = None) -> FloatArray:
+        """Latent frames ``first`` to ``last`` decoded alone, with :meth:`span_context` around them:
+        ``[channels, (last - first) * hop]`` at the codec's rate, equal to those samples of the whole decode
+        (exactly for a convolutional decoder, within 1e-3 of the peak for the others). ``first`` and
+        ``last`` are whole pad units. Not for EnCodec 48 kHz's segments."""
+        info = self.info
+        before, after = self.span_context()
+        left, right = max(0, first - before), min(enc.latent_frames, last + after)
+        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
+            z = self._latent(enc, applied or self._applied(enc, edits), left, right)
+            y = self.token_codec.decode_latent(z, {**enc.sides[0], "offset": left}).float().cpu().numpy()
+        return y[:, (first - left) * info.hop_length: (last - left) * info.hop_length]
+
+    def span_frames(self, enc: Encoding, start: float, seconds: float) -> tuple[int, int]:
+        """The latent frames, in whole pad units, that cover ``seconds`` of audio from ``start``."""
+        info = self.info
+        unit = info.pad_multiple // info.hop_length
+        rate = info.latent_frame_rate
+        first = min(enc.latent_frames, int(start * rate) // unit * unit)
+        last = min(enc.latent_frames, max(first + unit, -(-int(math.ceil((start + seconds) * rate)) // unit) * unit))
+        return first, last
+
     def decode_span(self, enc: Encoding, edits: Edits, start: float, seconds: float) -> tuple[int, FloatArray]:
         """Decode about ``seconds`` of audio from ``start``, at the input's rate, quickly.
 
         Returns the first input sample it covers and the samples. It makes an edit heard at the
-        playhead before the whole clip is decoded, so it uses a short context (``SPAN_CONTEXT``
-        before, and none after for causal codecs); the full decode that follows replaces it.
-        EnCodec 48 kHz decodes its segments whole, and so does a packet codec (Opus decodes a minute in
-        a fraction of a second).
+        playhead before the whole clip is decoded, with the context :meth:`span_context` says, so it
+        equals those samples of the whole decode that follows. EnCodec 48 kHz decodes its segments
+        whole, and so does a packet codec (Opus decodes a minute in a fraction of a second).
         """
         info = self.info
         if info.segment is not None or not info.tokens:
             return 0, self.decode(enc, edits).samples
-        unit = info.pad_multiple // info.hop_length
-        rate = info.latent_frame_rate
-        first = min(enc.latent_frames, int(start * rate) // unit * unit)
-        last = min(enc.latent_frames, -(-int((start + seconds) * rate) // unit) * unit)
-        context = -(-int(SPAN_CONTEXT * rate) // unit) * unit
-        left, right = max(0, first - context), min(enc.latent_frames, last + (0 if info.causal else context))
-        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
-            z = self._latent(enc, self._applied(enc, edits), left, right)
-            y = self.token_codec.decode_latent(z, enc.sides[0]).float().cpu().numpy()
-        y = y[:, (first - left) * info.hop_length: (last - left) * info.hop_length]
+        first, last = self.span_frames(enc, start, seconds)
+        y = self.decode_frames(enc, edits, first, last)
         at = round(first * info.hop_length * enc.input_rate / info.sample_rate)
         return at, resample(y, info.sample_rate, enc.input_rate)
 

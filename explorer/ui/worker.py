@@ -6,10 +6,16 @@ a widget. A decode job replaces any decode still waiting, and the decode in flig
 one decode. Results and errors go back to the GUI thread by Qt signal, as values (numpy arrays and
 plain data; torch tensors never leave the worker); the model takes them only if they still match.
 
-A decode's sound goes out before its figures: the span from the playhead first (written into a
-copy of what the player holds), then the whole reconstruction once, both already prepared at the
-player's rate and channels here, off the GUI thread. Loaded codecs stay in this thread's own
-:class:`Engines`.
+A decode's sound goes out before its figures: blocks from the playhead first, each twice as long
+as the one before (the first is short, so an edit is heard within a breath), written into a copy of
+what the player holds and sent as each is done, until they reach where the playhead will be when
+the whole clip is decoded (from the codec's measured speed); then the whole reconstruction once.
+Each block is decoded with its receptive-field context, so it equals those samples of the whole
+decode (:meth:`Engine.decode_frames`). An edit that changes the latent over a range only (the
+selection, painted cells) or that was decoded before (undo) skips the blocks: the engine
+re-decodes the range or remembers the audio, which is quicker than any block. All of it is
+prepared at the player's rate and channels here, off the GUI thread. Loaded codecs stay in this
+thread's own :class:`Engines`.
 """
 
 from __future__ import annotations
@@ -35,8 +41,10 @@ from explorer.ui.job_queue import JobQueue
 
 log = logging.getLogger(__name__)
 
-FIRST_SPAN_SECONDS = 1.0
-"""How much audio from the playhead is decoded (and heard) before the rest of the clip."""
+FIRST_SPAN_SECONDS = 0.1
+"""How much audio from the playhead is decoded (and heard) first; each next block is twice as long."""
+MAX_BLOCKS = 5
+"""Blocks from the playhead at most before the whole decode (each one copies what the player holds)."""
 SPAN_FIRST_AFTER = 8.0
 """Clips longer than this (seconds) are decoded from the playhead first even when it is at 0."""
 
@@ -69,6 +77,8 @@ class InferenceWorker(QThread):
         self.cancel_requested = False
         self._original: tuple[Clip | None, FloatArray] = (None, np.zeros((0, 0), np.float32))
         self._running: Job | None = None
+        self._rtf: dict[int, float] = {}
+        """Seconds of compute per second of audio of each engine's last whole decode (by ``id``)."""
 
     # ------------------------------------------------------------ GUI thread
     def submit(self, job: Job) -> None:
@@ -132,24 +142,45 @@ class InferenceWorker(QThread):
     def _decode(self, job: DecodeJob) -> None:
         engine = self.engines.get(job.encoded.choice)
         enc = job.encoded.encoding
-        if job.heard is not None and (job.playhead > 0 or enc.duration > SPAN_FIRST_AFTER):
-            at, samples = engine.decode_span(enc, job.edits, job.playhead, FIRST_SPAN_SECONDS)
-            if self._newer_waiting():
+        if (job.heard is not None and (job.playhead > 0 or enc.duration > SPAN_FIRST_AFTER)
+                and not engine.would_reuse(enc, job.edits)):
+            if not self._from_playhead(engine, job):
                 return
-            merged = job.heard.copy()
-            end = min(merged.shape[1], at + samples.shape[1])
-            merged[:, at:end] = samples[: merged.shape[0], : end - at]
-            self.sound.emit(job, merged, self._spliced(job, at, samples))
         decoded = session.decode(engine, job, self._progress(True), lambda clip: self._send(job, clip.samples))
+        if engine.last_reuse == "whole" and enc.duration > 0:
+            self._rtf[id(engine)] = decoded.seconds / enc.duration
         recon = spectrogram_db(decoded.clip.samples, decoded.clip.sample_rate)
         original = self._original_spectrum(job.encoded.clip)
         n = min(len(recon), len(original))
         self.decoded.emit(job, decoded, Spectra(original, recon, recon[:n] - original[:n]))
 
-    def _spliced(self, job: DecodeJob, at: int, samples: FloatArray) -> FloatArray | None:
-        """The span ``samples`` (from clip sample ``at``) written into a copy of what the player plays:
-        only the span is prepared for the stream."""
-        out, ready = job.output, job.heard_ready
+    def _from_playhead(self, engine: Any, job: DecodeJob) -> bool:
+        """Decode and send blocks from the playhead until the whole decode, at the codec's last measured
+        speed, will be done before the playhead passes them; False when a newer job is waiting."""
+        enc = job.encoded.encoding
+        assert job.heard is not None
+        rtf = self._rtf.get(id(engine), 0.5)
+        reach = min(enc.duration, job.playhead + 1.25 * rtf * enc.duration + 0.25)
+        heard, ready = job.heard, job.heard_ready
+        position, seconds = job.playhead, FIRST_SPAN_SECONDS
+        for _ in range(MAX_BLOCKS):
+            at, samples = engine.decode_span(enc, job.edits, position, seconds)
+            if self._newer_waiting():
+                return False
+            heard = heard.copy()  # arrays already sent are never written again
+            end = min(heard.shape[1], at + samples.shape[1])
+            heard[:, at:end] = samples[: heard.shape[0], : end - at]
+            ready = self._spliced(job, ready, at, samples)
+            self.sound.emit(job, heard, ready)
+            position, seconds = end / enc.input_rate, 2 * seconds
+            if position >= reach or rtf >= 1.0:  # slower than real time: no block keeps ahead of the playhead
+                break
+        return True
+
+    def _spliced(self, job: DecodeJob, ready: FloatArray | None, at: int, samples: FloatArray) -> FloatArray | None:
+        """The span ``samples`` (from clip sample ``at``) written into a copy of ``ready`` (what the player
+        plays): only the span is prepared for the stream."""
+        out = job.output
         if out is None or ready is None:
             return None
         rate = job.encoded.clip.sample_rate
