@@ -100,3 +100,18 @@ def test_the_receptive_field_of_a_known_stack():
             y = layer(y)
     reach = np.flatnonzero(np.abs(y[0, 0].numpy() - torch.nn.Sequential(*layers)(torch.zeros(1, 1, 64))[0, 0].detach().numpy()) > 0)
     assert (reach.max() - reach.min()) / 2 / 2 <= conv_context(layers)  # an impulse reaches no further than the bound
+
+
+def test_encodec_48khz_decodes_the_segments_under_the_playhead_first(loaded):
+    """Its 1 s segments are decoded whole and overlap-added: a span takes every segment that covers it."""
+    from conftest import tone_clip
+
+    engine = loaded("encodec-48khz")
+    clip = tone_clip(4.0, 48000, channels=2)
+    enc = engine.encode(clip)
+    whole = engine.decode(enc, Edits(mute={1})).samples
+    for start in (0.0, 1.7, 3.9):
+        at, span = engine.decode_span(enc, Edits(mute={1}), start, 0.1)
+        assert at == round(start * 48000) and span.shape[1] == round(0.1 * 48000) or start == 3.9
+        n = min(span.shape[1], whole.shape[1] - at)
+        assert np.abs(span[:, :n] - whole[:, at: at + n]).max() <= EXACT * np.abs(whole).max()

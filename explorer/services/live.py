@@ -212,8 +212,9 @@ class ChunkedLive:
             heard = _randomized(self.edits, codes, self.frame, info.codebook_size)
             contrib = codec.contributions([torch.from_numpy(r) for r in heard])
             latent = latent_sum(contrib, _gains(self.edits, self.n))
+            side = {**block.side, "offset": max(0, self.frame - self.context // hop)}  # noise drawn where the window is
             with seeded(self.edits.seed, codec.device):
-                out = codec.decode_latent(latent, block.side).float().cpu().numpy()
+                out = codec.decode_latent(latent, side).float().cpu().numpy()
         first = self.context // hop
         new = [c[first // info.stride(k): (first + self.block // hop) // info.stride(k)] for k, c in enumerate(codes)]
         audio = np.zeros((info.channels, self.block), np.float32)
