@@ -19,7 +19,6 @@ import json
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,8 +31,8 @@ def one(name: str, device: str, seconds: float) -> dict[str, object]:
 
     sys.path.insert(0, str(ROOT / "tests"))
     import random_weights
+    from bench_home import speech_clip, timer
     from explorer.codecs.registry import load_codec, weights_available
-    from explorer.core.audio import Clip, load_audio
     from explorer.core.device import describe_device, resolve_device
     from explorer.core.edits import Edits
     from explorer.core.metrics import si_sdr
@@ -44,17 +43,8 @@ def one(name: str, device: str, seconds: float) -> dict[str, object]:
         random_weights.ensure(name)
     dev = resolve_device(device)
     engine = Engine(load_codec(name, dev))
-    base = load_audio(ROOT / "resources" / "clips" / "speech_en.wav")
-    reps = int(np.ceil(seconds / base.duration))
-    clip = Clip(np.tile(base.samples, reps)[:, : int(seconds * base.sample_rate)], base.sample_rate)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-
-    def timed(fn):  # type: ignore[no-untyped-def]
-        sync()
-        t0 = time.perf_counter()
-        out = fn()
-        sync()
-        return time.perf_counter() - t0, out
+    clip = speech_clip(ROOT, seconds)
+    timed = timer(dev)
 
     enc = engine.encode(clip)
     full = engine.decode_native(enc, Edits())  # warm-up

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_home import isolated_env
+from bench_home import isolated_env, speech_clip, timer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,7 +67,7 @@ def one(name: str, device: str, seconds: float, repeats: int) -> dict[str, objec
     sys.path.insert(0, str(ROOT / "tests"))
     import random_weights
     from explorer.codecs.registry import load_codec, weights_available
-    from explorer.core.audio import Clip, convert
+    from explorer.core.audio import convert
     from explorer.core.device import describe_device, resolve_device
     from explorer.core.edits import Edits
     from explorer.services.engine import Engine
@@ -81,21 +81,9 @@ def one(name: str, device: str, seconds: float, repeats: int) -> dict[str, objec
     engine = Engine(load_codec(name, dev))
     load_s = time.perf_counter() - t
     info = engine.info
-    speech = ROOT / "resources" / "clips" / "speech_en.wav"
-    from explorer.core.audio import load_audio
-
-    base = load_audio(speech)
-    reps = int(np.ceil(seconds / base.duration))
-    clip = Clip(np.tile(base.samples, reps)[:, : int(seconds * base.sample_rate)], base.sample_rate)
+    clip = speech_clip(ROOT, seconds)
     native = convert(clip, info.sample_rate, info.channels)
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-
-    def timed(fn):  # type: ignore[no-untyped-def]
-        sync()
-        t0 = time.perf_counter()
-        out = fn()
-        sync()
-        return time.perf_counter() - t0, out
+    timed = timer(dev)
 
     engine.decode(engine.encode(clip))
     enc_t, dec_t, edit_t, bare_e, bare_d = [], [], [], [], []
