@@ -26,7 +26,7 @@ Ctrl+1 / Ctrl+3  zoom in / out (about the playhead)
 Ctrl+2 / Ctrl+F / Ctrl+E  zoom normal (10 s) / fit the clip / to the selection
 Click a view  seek; drag across a view  select (Space plays it, Loop loops it, Esc clears)
 Ctrl+Z / Ctrl+Shift+Z  undo / redo any edit
-Paint (above the grid)  drag over cells to mute, randomize or set them; Ctrl+click picks the id"""
+Paint cells (tool bar)  drag over grid cells to mute, randomize or set them; Ctrl+click picks the id"""
 
 
 def set_presentation(window: QMainWindow, views: TimeViews, panel: CodebookPanel, on: bool) -> None:
