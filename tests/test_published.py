@@ -164,12 +164,15 @@ def test_random_weight_snac_checkpoints_have_the_released_shapes(loaded):
     of the shapes of the model built from it (whose encoder strides are the hub's: see above)."""
     import random_weights
 
+    from snac import SNAC
+
     for name in HUB_CONFIGS:
-        model = loaded(name).codec.model
+        model = loaded(name).codec.model  # loaded from that checkpoint (its weight norms folded since)
         paths = {p.name: p for p in locate(random_weights.spec_of(name)) or []}
         assert json.loads(paths["config.json"].read_text()) == HUB_CONFIGS[name]
         state = torch.load(paths["pytorch_model.bin"], weights_only=True)
-        assert {k: tuple(v.shape) for k, v in state.items()} == {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        released = SNAC(**HUB_CONFIGS[name])  # the package's model from the hub's config, as the hub's file holds it
+        assert {k: tuple(v.shape) for k, v in state.items()} == {k: tuple(v.shape) for k, v in released.state_dict().items()}
         assert int(model.hop_length) == (512 if name == "snac-24khz" else 384)
 
 
