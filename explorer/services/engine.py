@@ -244,6 +244,8 @@ class Engine:
         self._decodes: OrderedDict[Edits, FloatArray] = OrderedDict()
         """Recent decodes of :attr:`_decodes_of` by their edits, newest last (see :meth:`decode`'s ``reuse``)."""
         self._decodes_of: Encoding | None = None
+        self._plan: tuple[tuple[Edits, Edits], tuple[Edits, tuple[int, int] | None] | None] | None = None
+        """The last :meth:`_reuse_plan` asked for: ((remembered edits, new edits), its answer)."""
         self.last_reuse = ""
         """How the last decode with ``reuse`` was made: "remembered", "range F-L" (latent frames) or "whole"."""
         self.notices: list[str] = []
@@ -537,34 +539,45 @@ class Engine:
 
     def would_reuse(self, enc: Encoding, edits: Edits) -> bool:
         """Whether :meth:`decode` with ``reuse`` would remember or re-decode a range, not decode whole."""
+        return self._reuse_plan(enc, edits) is not None
+
+    def _reuse_plan(self, enc: Encoding, edits: Edits) -> tuple[Edits, tuple[int, int] | None] | None:
+        """What a reusing decode of ``edits`` starts from: the remembered decode's edits and the latent frames
+        to re-decode into it (None: none, it is the same sound), or None: decode whole.
+
+        The answer for the last pair asked about is kept: the worker asks before a decode and the decode
+        asks again, and comparing two edits' codes and gains over a long clip is not free."""
         if enc is not self._decodes_of or not self._decodes or self.info.segment is not None or not self.info.tokens:
-            return False
+            return None
         if edits in self._decodes:
-            return True
-        span = self.changed_frames(enc, next(reversed(self._decodes)), edits)
-        return span is None or span[1] - span[0] <= REUSE_MAX_SHARE * enc.latent_frames
+            return edits, None
+        base = next(reversed(self._decodes))
+        if self._plan is not None and self._plan[0] == (base, edits):
+            return self._plan[1]
+        plan: tuple[Edits, tuple[int, int] | None] | None = (base, None)
+        span = self.changed_frames(enc, base, edits)
+        if span is not None and span[1] - span[0] > REUSE_MAX_SHARE * enc.latent_frames:
+            plan = None
+        elif span is not None:
+            before, after = self.span_context()
+            unit = self.info.pad_multiple // self.info.hop_length
+            plan = base, (max(0, span[0] - after) // unit * unit, min(enc.latent_frames, -(-(span[1] + before) // unit) * unit))
+        self._plan = ((base, edits), plan)
+        return plan
 
     def _reused(self, enc: Encoding, edits: Edits) -> FloatArray | None:
         """A remembered decode of ``edits``, or the newest one re-decoded over the range that changed (None:
         decode whole)."""
-        if enc is not self._decodes_of or not self._decodes or self.info.segment is not None or not self.info.tokens:
+        plan = self._reuse_plan(enc, edits)
+        if plan is None:
             return None
-        if edits in self._decodes:
-            self._decodes.move_to_end(edits)
-            self.last_reuse = "remembered"
-            return self._decodes[edits]
-        old_edits, old = next(reversed(self._decodes.items()))
-        span = self.changed_frames(enc, old_edits, edits)
-        if span is None:
+        base, frames = plan
+        self._decodes.move_to_end(base)
+        old = self._decodes[base]
+        if frames is None:
             self.last_reuse = "remembered"
             return old
-        first, last = span
-        if last - first > REUSE_MAX_SHARE * enc.latent_frames:
-            return None
-        before, after = self.span_context()
-        unit = self.info.pad_multiple // self.info.hop_length
-        a = max(0, first - after) // unit * unit
-        b = min(enc.latent_frames, -(-(last + before) // unit) * unit)
+        a, b = frames
         y = self.decode_frames(enc, edits, a, b)
         out = old.copy()
         hop = self.info.hop_length
@@ -576,7 +589,7 @@ class Engine:
     def _remember(self, enc: Encoding, edits: Edits, audio: FloatArray) -> None:
         if enc is not self._decodes_of:
             self._decodes.clear()
-            self._decodes_of = enc
+            self._decodes_of, self._plan = enc, None
         if audio.nbytes > REUSE_BUDGET:
             return
         self._decodes[edits] = audio

@@ -218,10 +218,7 @@ class SessionModel:
         """Edits taken back or forward; the selection follows a range they are confined to."""
         changed = self.set_edits(edits, undoable=False)
         if edits.start is not None and self.clip is not None:
-            selection = (edits.start, edits.end if edits.end is not None else self.clip.duration)
-            if selection != self.selection:
-                self.selection = selection
-                self.selection_changed.emit(selection)
+            self._select((edits.start, edits.end if edits.end is not None else self.clip.duration))
         return changed
 
     def paint(self, runs: tuple[Paint, ...]) -> bool:
@@ -229,17 +226,22 @@ class SessionModel:
         return bool(runs) and self.set_edits(replace(self.edits, paint=self.edits.paint + runs))
 
     def set_selection(self, selection: tuple[float, float] | None) -> None:
-        """Select ``(start, end)`` seconds (None: nothing). Edits confined to a range follow the selection,
-        so "apply to selection" always means the range shown."""
+        """Select ``(start, end)`` seconds within the clip (None, or nothing of it inside the clip: nothing).
+        Edits confined to a range follow the selection, so "apply to selection" always means the range shown."""
+        if self._select(selection) and self.selection is not None and self.confined:
+            self.set_edits(replace(self.edits, start=self.selection[0], end=self.selection[1]))
+
+    def _select(self, selection: tuple[float, float] | None) -> bool:
+        """Make ``selection``, cut to the clip, the model's and announce it; False when it is the same."""
         if selection is not None:
             lo, hi = sorted(selection)
-            selection = (max(0.0, lo), hi) if hi > max(0.0, lo) else None
+            lo, hi = max(0.0, lo), hi if self.clip is None else min(hi, self.clip.duration)
+            selection = (lo, hi) if hi > lo else None
         if selection == self.selection:
-            return
+            return False
         self.selection = selection
         self.selection_changed.emit(selection)
-        if selection is not None and self.confined:
-            self.set_edits(replace(self.edits, start=selection[0], end=selection[1]))
+        return True
 
     @property
     def confined(self) -> bool:

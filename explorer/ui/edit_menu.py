@@ -30,19 +30,13 @@ class EditMenu(QMenu):
         self.addAction("Select &none", QKeySequence("Esc"), lambda: model.set_selection(None))
         self.addAction("&Zoom to selection", QKeySequence("Ctrl+E"), self.zoom_to_selection)
         self.aboutToShow.connect(self._enable)
-        views.selection.selected.connect(lambda lo, hi: model.set_selection(self._within(lo, hi)))
+        views.selection.selected.connect(lambda lo, hi: model.set_selection((lo, hi)))
         model.selection_changed.connect(views.selection.show)
         model.selection_changed.connect(transport.set_selection)
         model.selection_changed.connect(lambda _: panel.show_edits(model.edits))
         views.paint_tool.painted.connect(model.paint)
         for action in (self.undo_action, self.redo_action):
             window.addAction(action)  # the keys work with the menu closed
-
-    def _within(self, lo: float, hi: float) -> tuple[float, float] | None:
-        """``lo``..``hi`` clipped to the clip (None: nothing of it is inside)."""
-        length = self.views.clip_seconds()
-        lo, hi = max(0.0, lo), min(hi, length)
-        return (lo, hi) if hi > lo else None
 
     def _enable(self) -> None:
         self.undo_action.setEnabled(bool(self.model.undo_stack))
@@ -62,7 +56,7 @@ class EditMenu(QMenu):
         if selection is not None and selection[0] >= length:
             return (f"The selection starts at {selection[0]:g} s, after {name} ends ({length:.2f} s); "
                     "choose a start inside the clip.")
-        self.model.set_selection(selection and (selection[0], min(selection[1], length)))
+        self.model.set_selection(selection)
         return ""
 
     def select_all(self) -> None:
